@@ -1,0 +1,1 @@
+"""YAML configuration files shipped with hrtrack (models, tracking, training)."""

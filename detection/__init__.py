@@ -1,0 +1,1 @@
+"""Person detection: the Detector protocol and its backends."""

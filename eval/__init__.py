@@ -1,0 +1,1 @@
+"""Evaluation: PoseTrack mAP/MOTA (equal to poseval), COCO keypoint AP, MPII PCKh."""

@@ -1,0 +1,1 @@
+"""Dense optical flow between frames and propagation of poses by flow."""

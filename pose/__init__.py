@@ -1,0 +1,1 @@
+"""Pose estimation: HRNet, crops, heatmap coding, the estimator, weights and training."""

@@ -1,0 +1,1 @@
+"""Single-frame keypoint datasets (COCO, MPII, PoseTrack) and their augmentation."""
