@@ -1,0 +1,84 @@
+"""Benchmark of the PoseTrack evaluator: seconds to read and score (AP and MOT) the public reference
+cases, and a large set built by repeating them to about 50 sequences and 5,000 labelled frames.
+
+Run from the repo root: ``python -m bench.eval_posetrack [--reference DIR]``; prints one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+from bench.machine import emit
+from eval.posetrack import evaluate, evaluate_folders
+from eval.posetrack_format import Sequence, read_folder, write_posetrack18
+
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "posetrack"
+TRACKING_CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format")
+
+
+def _repeated(sequence: Sequence, name: str, copies: int) -> Sequence:
+    """The sequence's frames `copies` times over, renamed as one longer video called `name`."""
+    frames = []
+    for copy_index in range(copies):
+        for frame in sequence.frames:
+            number = len(frames)
+            clone = copy.copy(frame)
+            clone.file_name = f"images/val/{name}/{number:06d}.jpg"
+            clone.image_id = int(f"1{name[:6]}{number:04d}")
+            frames.append(clone)
+    return Sequence(name, frames)
+
+
+def build_large_set(reference: Path, num_sequences: int = 50,
+                    labelled_frames: int = 5000) -> tuple[dict[str, Sequence], dict[str, Sequence]]:
+    """(GT, predictions) with `num_sequences` sequences and about `labelled_frames` labelled frames,
+    made by renaming and repeating the public tracking cases' sequences."""
+    sources = []
+    for case in TRACKING_CASES:
+        gt, pred = read_folder(reference / "public" / case / "gt"), read_folder(reference / "public" / case / "pred")
+        sources += [(gt[name], pred[name]) for name in gt]
+    labelled = sum(sum(bool(f.persons) for f in gt.frames) for gt, _ in sources) / len(sources)
+    copies = max(1, round(labelled_frames / num_sequences / labelled))
+    gt_set, pred_set = {}, {}
+    for index in range(num_sequences):
+        gt, pred = sources[index % len(sources)]
+        name = f"{index:06d}_mpii_test"
+        gt_set[name] = _repeated(gt, name, copies)
+        pred_set[name] = _repeated(pred, name, copies)
+    return gt_set, pred_set
+
+
+def main() -> None:
+    """Time the public cases and the large set; emit one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="the posetrack reference folder")
+    args = parser.parse_args()
+    figures: dict = {"benchmark": "eval_posetrack"}
+    start = time.perf_counter()
+    for case in TRACKING_CASES + ("p5_real_single_frame_ap",):
+        evaluate_folders(args.reference / "public" / case / "gt", args.reference / "public" / case / "pred")
+    figures["public_cases_read_and_score_s"] = round(time.perf_counter() - start, 3)
+
+    gt, pred = build_large_set(args.reference)
+    figures["large_sequences"] = len(gt)
+    figures["large_labelled_frames"] = sum(sum(bool(f.persons) for f in s.frames) for s in gt.values())
+    figures["large_persons"] = sum(len(f.persons) for s in gt.values() for f in s.frames)
+    start = time.perf_counter()
+    evaluate(gt, pred)
+    figures["large_score_s"] = round(time.perf_counter() - start, 3)
+    with tempfile.TemporaryDirectory() as folder:
+        for role, sequences in (("gt", gt), ("pred", pred)):
+            (Path(folder) / role).mkdir()
+            for name, sequence in sequences.items():
+                write_posetrack18(sequence, Path(folder) / role / f"{name}.json")
+        start = time.perf_counter()
+        evaluate_folders(Path(folder) / "gt", Path(folder) / "pred")
+        figures["large_read_and_score_s"] = round(time.perf_counter() - start, 3)
+    emit(figures)
+
+
+if __name__ == "__main__":
+    main()

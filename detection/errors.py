@@ -1,0 +1,6 @@
+"""The one exception type of the detection package."""
+from __future__ import annotations
+
+
+class DetectionError(Exception):
+    """A detection problem, carrying one sentence a user can act on (which file, what to do)."""

@@ -1,0 +1,199 @@
+"""Person boxes read from a JSON file of precomputed detections.
+
+Accepted layouts:
+- COCO results: a list of `{"image_id", "bbox": [x, y, w, h], "score", "category_id"}`, as in
+  SimpleBaseline/HRNet's `COCO_val2017_detections_AP_H_56_person.json` and PoseTrack's
+  `*_human_detections.json` (those use PoseTrack image ids, `1VVVVVVFFFF`: video, frame).
+- an object with `"annotations"` in that form and optionally `"images"` (`id`, `file_name`).
+Boxes of other categories than person (1) are dropped. Width is x2 - x1 (COCO, no +1).
+
+Frames are found by file name or frame index. With an image list (the file's own `"images"` or the
+annotation file passed as `images`, e.g. PoseTrack's `*_val.json`) a name matches the listed
+`file_name` that ends with it (or that it ends with), and frame index n is the n-th listed image.
+Without one, a frame's number is taken from the image id (PoseTrack ids: the last 4 digits; other
+ids: the id itself) and a file name gives its number by its stem (`000000000785.jpg` -> 785).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from detection.errors import DetectionError
+
+PERSON_CATEGORY = 1
+_POSETRACK_ID_MIN = 10**10
+"""PoseTrack image ids are `1` + 6-digit video + 4-digit frame, i.e. at least 10**10."""
+
+
+def _read_json(path: Path) -> object:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise DetectionError(f"cannot read the detections file {path} ({exc.strerror}).") from exc
+    except json.JSONDecodeError as exc:
+        raise DetectionError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                             f"column {exc.colno}).") from exc
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _box_row(entry: object, index: int, path: Path) -> tuple[object, np.ndarray] | None:
+    """One detection entry -> (image id, [x1,y1,x2,y2,score]); None for non-person entries."""
+    where = f"{path}: detection {index}"
+    if not isinstance(entry, dict):
+        raise DetectionError(f"{where} is a {type(entry).__name__}, not an object with image_id, "
+                             f"bbox and score.")
+    for key in ("image_id", "bbox", "score"):
+        if key not in entry:
+            raise DetectionError(f"{where} has no {key!r} (each detection needs image_id, bbox "
+                                 f"[x, y, width, height] and score).")
+    if entry.get("category_id", PERSON_CATEGORY) != PERSON_CATEGORY:
+        return None
+    bbox, score = entry["bbox"], entry["score"]
+    if (not isinstance(bbox, list) or len(bbox) != 4 or not all(map(_is_number, bbox))
+            or bbox[2] < 0 or bbox[3] < 0):
+        raise DetectionError(f"{where} has bbox {bbox!r}, which is not 4 finite numbers x, y, "
+                             f"width, height with width and height >= 0.")
+    if not _is_number(score):
+        raise DetectionError(f"{where} has score {score!r}, which is not a finite number.")
+    x, y, w, h = bbox
+    return entry["image_id"], np.array([x, y, x + w, y + h, score], dtype=np.float64)
+
+
+def _image_table(images: object, source: Path) -> list[tuple[object, PurePosixPath]]:
+    if not isinstance(images, list):
+        raise DetectionError(f"{source}: 'images' is a {type(images).__name__}, not a list.")
+    table = []
+    for index, image in enumerate(images):
+        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
+            raise DetectionError(f"{source}: image {index} lacks 'id' or 'file_name'.")
+        table.append((image["id"], PurePosixPath(str(image["file_name"]).replace("\\", "/"))))
+    return table
+
+
+def _frame_number(image_id: object) -> object:
+    if isinstance(image_id, int) and image_id >= _POSETRACK_ID_MIN:
+        return image_id % 10000
+    return image_id
+
+
+def _ends_with(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    return len(shorter) <= len(longer) and longer[len(longer) - len(shorter):] == shorter
+
+
+class PrecomputedDetections:
+    """Boxes per image read from a detections file; see the module docstring for the matching."""
+
+    def __init__(self, boxes: dict[object, np.ndarray], source: Path,
+                 table: list[tuple[object, PurePosixPath]] | None = None,
+                 table_source: Path | None = None) -> None:
+        self.source = source
+        self._boxes = boxes
+        self._table = table
+        self._table_source = table_source
+        self._by_number: dict[object, list[object]] = {}
+        for image_id in boxes:
+            self._by_number.setdefault(_frame_number(image_id), []).append(image_id)
+
+    def __len__(self) -> int:
+        """Number of images that have at least one person box."""
+        return len(self._boxes)
+
+    def image_ids(self) -> list[object]:
+        """Ids of the images that have at least one person box, in file order."""
+        return list(self._boxes)
+
+    def boxes_for(self, frame_index: int, file_name: str | os.PathLike | None = None) -> np.ndarray:
+        """(N,5) float32 x1,y1,x2,y2,score of one frame, by `file_name` if given, else by index.
+
+        A frame without detections gives a (0,5) array.
+        """
+        image_id = (self._id_for_name(file_name) if file_name is not None
+                    else self._id_for_index(frame_index))
+        found = self._boxes.get(image_id)
+        return np.zeros((0, 5), dtype=np.float32) if found is None else found.copy()
+
+    def _id_for_name(self, file_name: str | os.PathLike) -> object:
+        query = PurePosixPath(str(file_name).replace("\\", "/"))
+        if self._table is None:
+            stem = query.stem
+            if not stem.isdigit():
+                raise DetectionError(f"{self.source} has no image list, so frames are matched by "
+                                     f"the number in their file name, which {query.name} lacks; "
+                                     f"pass the annotation file listing its images as images=.")
+            return self._unique_number(int(stem), f"file name {query.name}")
+        matches = [image_id for image_id, name in self._table
+                   if _ends_with(name.parts, query.parts) or _ends_with(query.parts, name.parts)]
+        if not matches:
+            raise DetectionError(f"{query} is not among the {len(self._table)} images listed in "
+                                 f"{self._table_source}.")
+        if len(matches) > 1:
+            raise DetectionError(f"{query} matches {len(matches)} images listed in "
+                                 f"{self._table_source}; give the name with its folder.")
+        return matches[0]
+
+    def _id_for_index(self, frame_index: int) -> object:
+        if frame_index < 0:
+            raise DetectionError(f"frame index {frame_index} is negative.")
+        if self._table is None:
+            return self._unique_number(frame_index, f"frame index {frame_index}")
+        folders = sorted({str(name.parent) for _, name in self._table})
+        if len(folders) > 1:
+            raise DetectionError(f"{self._table_source} lists images of {len(folders)} folders "
+                                 f"({', '.join(folders[:3])}), so a frame index does not say "
+                                 f"which image is meant; match frames by file name instead.")
+        if frame_index >= len(self._table):
+            raise DetectionError(f"frame index {frame_index} is beyond the {len(self._table)} "
+                                 f"images listed in {self._table_source}.")
+        return self._table[frame_index][0]
+
+    def _unique_number(self, number: int, what: str) -> object:
+        ids = self._by_number.get(number, [])
+        if len(ids) > 1:
+            raise DetectionError(f"{what} fits {len(ids)} images of {self.source} "
+                                 f"({', '.join(map(str, ids[:3]))}); pass the annotation file "
+                                 f"listing its images as images= and match by file name.")
+        return ids[0] if ids else None
+
+
+def from_file(path: str | os.PathLike, images: str | os.PathLike | None = None
+              ) -> PrecomputedDetections:
+    """Read precomputed person detections; `images`: a COCO/PoseTrack annotation file whose
+    `"images"` list gives file names and frame order (optional, see the module docstring)."""
+    path = Path(path)
+    data = _read_json(path)
+    table_data, table_source = None, None
+    if isinstance(data, dict):
+        if "annotations" not in data:
+            raise DetectionError(f"{path} holds an object without 'annotations'; expected a list "
+                                 f"of detections (COCO results) or an object with 'annotations'.")
+        entries = data["annotations"]
+        if "images" in data:
+            table_data, table_source = data["images"], path
+    else:
+        entries = data
+    if not isinstance(entries, list):
+        raise DetectionError(f"{path} holds a {type(entries).__name__} where a list of detections "
+                             f"(COCO results: image_id, bbox, score) belongs.")
+    if images is not None:
+        table_source = Path(images)
+        annotation = _read_json(table_source)
+        if not isinstance(annotation, dict) or "images" not in annotation:
+            raise DetectionError(f"{table_source} has no 'images' list to match frames with.")
+        table_data = annotation["images"]
+    rows: dict[object, list[np.ndarray]] = {}
+    for index, entry in enumerate(entries):
+        row = _box_row(entry, index, path)
+        if row is not None:
+            rows.setdefault(row[0], []).append(row[1])
+    boxes = {image_id: np.stack(found).astype(np.float32) for image_id, found in rows.items()}
+    table = None if table_data is None else _image_table(table_data, table_source)
+    return PrecomputedDetections(boxes, path, table, table_source)

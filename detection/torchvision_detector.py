@@ -1,0 +1,85 @@
+"""Person boxes from torchvision's COCO detectors (Faster R-CNN, RetinaNet, Keypoint R-CNN)."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.models import WeightsEnum
+
+from detection.errors import DetectionError
+from detection.weights import load_torchvision_weights
+
+PERSON_LABEL = 1
+"""Label of "person" in torchvision's COCO category list (and in Keypoint R-CNN's two classes)."""
+
+
+def person_boxes(output: dict[str, torch.Tensor], score_threshold: float,
+                 min_box_size: float) -> np.ndarray:
+    """One torchvision detection output -> (N,5) float32 x1,y1,x2,y2,score of persons only.
+
+    Keeps label 1 with score >= `score_threshold` and both sides >= `min_box_size` pixels.
+    """
+    boxes = output["boxes"].float().cpu().numpy().reshape(-1, 4)
+    scores = output["scores"].float().cpu().numpy().reshape(-1)
+    labels = output["labels"].cpu().numpy().reshape(-1)
+    sides = boxes[:, 2:4] - boxes[:, 0:2]
+    keep = ((labels == PERSON_LABEL) & (scores >= score_threshold)
+            & (sides.min(axis=1, initial=np.inf) >= min_box_size))
+    return np.concatenate([boxes[keep], scores[keep, None]], axis=1).astype(np.float32)
+
+
+class TorchvisionDetector:
+    """A torchvision COCO detector used for person boxes; see `detect`.
+
+    `builder`, `weights_enum`: a torchvision detection builder and its weights enum
+    (`fasterrcnn_resnet50_fpn_v2`, `FasterRCNN_ResNet50_FPN_V2_Weights`). `weights`: a member name
+    of that enum ("DEFAULT", "COCO_V1", ...), loaded from torchvision's cache
+    (`$TORCH_HOME/hub/checkpoints`) with its hash checked, or None for random weights (benchmarks
+    and tests). `min_size`/`max_size` override torchvision's input resizing (default: shorter side
+    800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels.
+    """
+
+    def __init__(self, builder: Callable[..., nn.Module], weights_enum: type[WeightsEnum], *,
+                 weights: str | None = "DEFAULT", device: str | torch.device = "cpu",
+                 score_threshold: float = 0.5, min_box_size: float = 8.0, batch_size: int = 4,
+                 min_size: int | None = None, max_size: int | None = None) -> None:
+        if batch_size < 1:
+            raise DetectionError(f"batch_size must be at least 1, not {batch_size}.")
+        sizes = {key: value for key, value in (("min_size", min_size), ("max_size", max_size))
+                 if value is not None}
+        num_classes = len(weights_enum.DEFAULT.meta["categories"])
+        model = builder(weights=None, weights_backbone=None, num_classes=num_classes, **sizes)
+        if weights is not None:
+            load_torchvision_weights(model, weights_enum, weights, DetectionError)
+        self.name = builder.__name__
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        self.score_threshold = float(score_threshold)
+        self.min_box_size = float(min_box_size)
+        self.batch_size = int(batch_size)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    @torch.inference_mode()
+    def detect(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """RGB uint8 HxWx3 frames -> per frame (N,5) float32 person boxes in that frame's pixels."""
+        results: list[np.ndarray] = []
+        for start in range(0, len(frames), self.batch_size):
+            batch = []
+            for frame in frames[start:start + self.batch_size]:
+                if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+                    raise DetectionError(f"the detector takes RGB uint8 HxWx3 images, not "
+                                         f"{frame.dtype} of shape {frame.shape}.")
+                tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device)
+                batch.append(tensor.permute(2, 0, 1).float().div_(255.0))
+            with self._autocast():
+                outputs = self.model(batch)
+            results.extend(person_boxes(output, self.score_threshold, self.min_box_size)
+                           for output in outputs)
+        return results

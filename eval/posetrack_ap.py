@@ -1,0 +1,69 @@
+"""Per-joint average precision over scored joint detections, as poseval computes it (README §4.2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eval.posetrack_frames import NUM_JOINTS
+
+
+@dataclass
+class Detections:
+    """Predicted joints of some frames: joint (D,) int poseval id, score (D,) float64, true_positive
+    (D,) bool; and num_gt (15,) int, the GT joints of each type in the same frames."""
+
+    joint: np.ndarray
+    score: np.ndarray
+    true_positive: np.ndarray
+    num_gt: np.ndarray
+
+    @staticmethod
+    def concatenate(parts: list["Detections"]) -> "Detections":
+        """All detections of several frames or sequences, in order."""
+        if not parts:
+            return Detections(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), np.zeros(NUM_JOINTS, np.int64))
+        return Detections(np.concatenate([p.joint for p in parts]), np.concatenate([p.score for p in parts]),
+                          np.concatenate([p.true_positive for p in parts]),
+                          np.sum([p.num_gt for p in parts], axis=0))
+
+
+def average_precision(detections: Detections) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(AP, precision, recall) per joint, (15,) float64 each, in percent.
+
+    Detections are ranked by score, highest first (equal scores keep their listed order; poseval's
+    order for ties is arbitrary, Q9). AP is the area under the precision/recall curve with precision
+    made non-increasing from the right (VOC "all points"); precision and recall are the curve's last
+    point. A joint without detections gets 0 for all three; one without GT joints gets NaN AP/recall.
+    """
+    ap = np.zeros(NUM_JOINTS)
+    precision = np.zeros(NUM_JOINTS)
+    recall = np.zeros(NUM_JOINTS)
+    order = np.lexsort((-detections.score, detections.joint))
+    joints = detections.joint[order]
+    hits = detections.true_positive[order].astype(np.float64)
+    bounds = np.searchsorted(joints, np.arange(NUM_JOINTS + 1))
+    for joint in range(NUM_JOINTS):
+        start, stop = bounds[joint], bounds[joint + 1]
+        if stop == start:
+            continue
+        found = np.cumsum(hits[start:stop])
+        curve_precision = found / np.arange(1, stop - start + 1)
+        num_gt = detections.num_gt[joint]
+        curve_recall = found / num_gt if num_gt > 0 else np.full(stop - start, np.nan)
+        ap[joint] = _area(curve_recall, curve_precision) * 100.0
+        precision[joint] = curve_precision[-1] * 100.0
+        recall[joint] = curve_recall[-1] * 100.0
+    return ap, precision, recall
+
+
+def _area(recall: np.ndarray, precision: np.ndarray) -> float:
+    """Area under a PR curve: recall 0 prepended, recall 1 at precision 0 appended, precision made
+    non-increasing from the right, summed over the points where recall changes."""
+    if np.isnan(recall).any():
+        return float("nan")
+    points_recall = np.concatenate(([0.0], recall, [1.0]))
+    points_precision = np.concatenate(([0.0], precision, [0.0]))
+    points_precision = np.maximum.accumulate(points_precision[::-1])[::-1]
+    changes = np.flatnonzero(points_recall[1:] != points_recall[:-1]) + 1
+    return float(np.sum((points_recall[changes] - points_recall[changes - 1]) * points_precision[changes]))

@@ -1,0 +1,154 @@
+"""One frame as poseval sees it: persons in its 15-joint order, ignore regions applied, and the
+head-normalised distances and per-frame assignment that both AP and MOT start from (README §4.1-4.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eval.posetrack_format import MISSING_SCORE, NUM_SLOTS, POSEVAL_TO_SLOT, Person, present_mask
+
+NUM_JOINTS = len(POSEVAL_TO_SLOT)
+# A predicted joint is correct when its distance to the GT joint is at most this many head sizes.
+PCKH_THRESHOLD = 0.5
+# Head size = this factor x the diagonal of the GT head box (poseval's, and MPII's, convention).
+HEAD_SIZE_FACTOR = 0.6
+_NO_SCORES = np.full(NUM_SLOTS, MISSING_SCORE)
+
+
+@dataclass
+class People:
+    """The persons of one frame: xy (N,15,2) float64 pixels, has (N,15) bool joint present,
+    scores (N,15) float64, track_ids (N,) int64 (-1 when missing), head_sizes (N,) float64 (GT only)."""
+
+    xy: np.ndarray
+    has: np.ndarray
+    scores: np.ndarray
+    track_ids: np.ndarray
+    head_sizes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def select(self, keep: np.ndarray) -> "People":
+        """The persons where the boolean mask ``keep`` (N,) is true."""
+        return People(self.xy[keep], self.has[keep], self.scores[keep], self.track_ids[keep],
+                      self.head_sizes[keep])
+
+
+def people(persons: list[Person], ignore_regions: list[np.ndarray]) -> People:
+    """Convert persons to poseval's joints and apply the ignore regions (Q4, Q5, Q6).
+
+    Joints strictly inside an ignore polygon are deleted; when the frame has ignore regions,
+    persons left without any joint are removed (also those that had none to begin with).
+    """
+    return frame_people(persons, None, ignore_regions)[0]
+
+
+def frame_people(gt_persons: list[Person], pred_persons: list[Person] | None,
+                 ignore_regions: list[np.ndarray]) -> tuple[People, People | None]:
+    """``people`` for the GT and (when given) the predictions of one frame, testing all their
+    joints against the frame's ignore regions in one go."""
+    groups = [_convert(gt_persons)] + ([] if pred_persons is None else [_convert(pred_persons)])
+    if ignore_regions:
+        points = np.concatenate([group.xy.reshape(-1, 2) for group in groups])
+        inside = inside_polygons(points, ignore_regions)
+        start = 0
+        for index, group in enumerate(groups):
+            stop = start + group.has.size
+            group.has = group.has & ~inside[start:stop].reshape(group.has.shape)
+            groups[index] = group.select(group.has.any(axis=1))
+            start = stop
+    return groups[0], (groups[1] if pred_persons is not None else None)
+
+
+def _convert(persons: list[Person]) -> People:
+    if not persons:
+        return People(np.zeros((0, NUM_JOINTS, 2)), np.zeros((0, NUM_JOINTS), bool),
+                      np.zeros((0, NUM_JOINTS)), np.zeros(0, np.int64), np.zeros(0))
+    keypoints = np.stack([p.keypoints for p in persons])[:, POSEVAL_TO_SLOT]
+    scores = np.stack([_NO_SCORES if p.scores is None else p.scores for p in persons])[:, POSEVAL_TO_SLOT]
+    track_ids = np.array([-1 if p.track_id is None else p.track_id for p in persons], dtype=np.int64)
+    boxes = np.array([(np.nan,) * 4 if p.head_box is None else p.head_box for p in persons], dtype=np.float64)
+    head_sizes = HEAD_SIZE_FACTOR * np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    return People(keypoints[..., :2].astype(np.float64), present_mask(keypoints), scores.astype(np.float64),
+                  track_ids, head_sizes)
+
+
+def inside_polygons(points: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
+    """(M,) bool: which points (M,2) lie strictly inside at least one polygon ((V,2) each).
+
+    Each polygon is tested on its own with the even-odd rule; points on an edge are outside,
+    as shapely's ``Polygon.contains`` (what poseval calls) decides. Only points within a
+    polygon's bounding box are tested against its edges.
+    """
+    result = np.zeros(len(points), dtype=bool)
+    usable = [polygon for polygon in polygons if len(polygon) >= 3]
+    if not usable or not len(points):
+        return result
+    low = np.array([polygon.min(axis=0) for polygon in usable])
+    high = np.array([polygon.max(axis=0) for polygon in usable])
+    in_box = np.all((points[:, None] > low) & (points[:, None] < high), axis=2)  # (M, R)
+    for index in np.flatnonzero(in_box.any(axis=0)):
+        candidates = np.flatnonzero(in_box[:, index])
+        result[candidates] |= _inside(points[candidates], usable[index])
+    return result
+
+
+def _inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    px, py = points[:, 0:1], points[:, 1:2]
+    ax, ay = polygon[:, 0], polygon[:, 1]
+    bx, by = np.concatenate((ax[1:], ax[:1])), np.concatenate((ay[1:], ay[:1]))
+    cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+    on_edge = ((cross == 0) & (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
+               & (py >= np.minimum(ay, by)) & (py <= np.maximum(ay, by))).any(axis=1)
+    straddles = (ay > py) != (by > py)
+    rise = np.where(by != ay, by - ay, 1.0)
+    x_cross = ax + (py - ay) * (bx - ax) / rise
+    crossings = (straddles & (px < x_cross)).sum(axis=1)
+    return (crossings % 2 == 1) & ~on_edge
+
+
+@dataclass
+class FrameMatch:
+    """Distances and AP labels of one frame with GT and predictions.
+
+    distance: (P,G,15) head-normalised distance, inf where either joint is absent;
+    within: distance <= PCKH_THRESHOLD; true_positive: (P,15) AP label of each predicted joint.
+    """
+
+    distance: np.ndarray
+    within: np.ndarray
+    true_positive: np.ndarray
+
+
+def match_frame(gt: People, pred: People) -> FrameMatch:
+    """poseval's one-shot person assignment of a frame (Q8), vectorised over persons x persons x joints.
+
+    Each prediction keeps only its best GT by PCKh fraction; each GT takes the best of the
+    predictions that kept it (first listed on ties); joints of unchosen predictions are all false.
+    """
+    num_pred, num_gt = len(pred), len(gt)
+    if num_pred == 0 or num_gt == 0:
+        empty = np.zeros((num_pred, num_gt, NUM_JOINTS))
+        return FrameMatch(empty + np.inf, empty.astype(bool), np.zeros((num_pred, NUM_JOINTS), bool))
+    offsets = pred.xy[:, None] - gt.xy[None]
+    distance = np.sqrt((offsets ** 2).sum(axis=-1)) / gt.head_sizes[None, :, None]
+    distance[~(pred.has[:, None] & gt.has[None])] = np.inf
+    within = distance <= PCKH_THRESHOLD
+    annotated = gt.has.sum(axis=1)
+    pck = within.sum(axis=2).astype(np.float64)
+    pck = np.where(annotated > 0, pck / np.maximum(annotated, 1), pck)
+    rows = np.arange(num_pred)
+    best_gt = pck.argmax(axis=1)
+    kept = np.zeros_like(pck)
+    kept[rows, best_gt] = pck[rows, best_gt]
+    chosen = kept.argmax(axis=0)
+    has_choice = kept.max(axis=0) > 0
+    assigned = np.full(num_pred, -1)
+    assigned[chosen[has_choice]] = np.flatnonzero(has_choice)
+    true_positive = np.zeros((num_pred, NUM_JOINTS), bool)
+    hit = assigned >= 0
+    true_positive[hit] = within[rows[hit], assigned[hit]]
+    return FrameMatch(distance, within, true_positive)
