@@ -1,0 +1,136 @@
+"""End-to-end tracking speed and memory: `python -m bench.pipeline` prints one JSON line.
+
+Runs `tracker.run.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
+(W32 256x192 and W48 384x288), DIS flow and three fixed person boxes per frame standing in for the
+detector (a random-weight detector finds no persons, and Faster R-CNN alone would take seconds per
+frame here). Reports frames/s, seconds per stage (decode, detect, flow, pose, associate, render,
+write), the time inside the HRNet forwards, the overhead (wall time minus forwards, flow and
+decoding) and peak memory. Peak memory is compared for the clip looped 1x and 20x (W32, no flip,
+no flow-propagated boxes: random poses would otherwise add boxes frame after frame). Each
+configuration runs in its own process, so that peak RSS belongs to that run alone. W48 384x288 runs
+without flip test on the first 3 frames to keep the benchmark within a few minutes on 2 cores;
+torch with 1 vs 2 intra-op threads is measured with W32 (the tracker's automatic choice is 1 on 2
+cores, leaving a core to the decoding thread).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CLIP = Path(__file__).resolve().parents[2] / "shared/reference/posetrack/data/videos/000001_mpiinew_test/" \
+    "000001_mpiinew_test.mp4"
+# Three persons of the clip (x1, y1, x2, y2, score), drifting right by 4 px per frame.
+PERSONS = np.array([[360, 270, 560, 580, 0.95], [600, 256, 840, 520, 0.9], [600, 390, 850, 530, 0.8]], np.float32)
+
+RUNS = {  # name: (model config, flip, frames or None for all, loops, torch threads, flow-propagated boxes)
+    "w32_256x192": ("hrnet_w32_256x192.yaml", True, None, 1, 0, True),
+    "w32_256x192_noflip_1thread": ("hrnet_w32_256x192.yaml", False, None, 1, 1, True),
+    "w32_256x192_noflip_2threads": ("hrnet_w32_256x192.yaml", False, None, 1, 2, True),
+    "w48_384x288_noflip": ("hrnet_w48_384x288.yaml", False, 3, 1, 0, True),
+    "memory_loop_1x": ("hrnet_w32_256x192.yaml", False, None, 1, 0, False),
+    "memory_loop_20x": ("hrnet_w32_256x192.yaml", False, None, 20, 0, False),
+}
+
+
+def looped_clip(loops: int, folder: Path) -> Path:
+    """The clip repeated `loops` times, written as an MP4 (the clip itself for 1)."""
+    if loops == 1:
+        return CLIP
+    from tracker.video import VideoSource, VideoWriter
+
+    frames = [frame.image for frame in VideoSource(CLIP)]
+    target = folder / f"loop{loops}.mp4"
+    with VideoWriter(target, 30.0, frames[0].shape[1], frames[0].shape[0]) as writer:
+        for _ in range(loops):
+            for image in frames:
+                writer.write(image)
+    return target
+
+
+def worker(name: str) -> dict:
+    """One configuration in this process: its figures as a dict."""
+
+    import torch
+
+    import flow
+    from pose.estimator import PoseEstimator
+    from tracker.config import load_track_config, resolve_config_path
+    from tracker.run import Models, configure_threads, track_video
+
+    model_config, flip, frames, loops, threads, propagate = RUNS[name]
+    # Random weights make poses, and so propagated boxes, that never die out; the memory runs turn
+    # propagated boxes off so that every frame costs the same (3 crops) however long the video.
+    overrides = {"runtime": {"end": frames, "torch_threads": threads}, "poses": {"min_pose_score": 0.0}}
+    if not propagate:
+        overrides["flow"] = {"box_min_keypoints": 18}
+    config = load_track_config(overrides=overrides)
+    torch_threads = configure_threads(config.runtime.torch_threads, "cpu")
+    torch.manual_seed(0)  # the same random HRNet in every run
+    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, device="cpu")
+    forward = {"seconds": 0.0, "start": 0.0}
+    estimator.model.register_forward_pre_hook(lambda *_: forward.__setitem__("start", time.perf_counter()))
+    estimator.model.register_forward_hook(
+        lambda *_: forward.__setitem__("seconds", forward["seconds"] + time.perf_counter() - forward["start"]))
+
+    halfway = {}
+
+    def boxes(index, file_name, image):
+        if index == (frames or 5 * loops) // 2:
+            halfway["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        moved = PERSONS.copy()
+        moved[:, [0, 2]] += 4 * (index % 5)
+        return moved
+
+    models = Models(estimator, boxes, flow.create("dis"))
+    with tempfile.TemporaryDirectory() as folder:
+        video = looped_clip(loops, Path(folder))
+        out = Path(folder) / "out"
+        out.mkdir()
+        summary = track_video(str(video), models, config, out)
+    stages = summary.stages
+    overhead = summary.seconds - forward["seconds"] - stages.get("flow", 0.0) - stages.get("decode", 0.0)
+    return {
+        "frames": summary.frames, "persons": summary.persons, "flip": flip, "torch_threads": torch_threads,
+        "fps": round(summary.frames / summary.seconds, 3), "wall_s": round(summary.seconds, 3),
+        "stages_s": {stage: round(value, 3) for stage, value in stages.items()},
+        "forward_s": round(forward["seconds"], 3), "overhead_s": round(overhead, 3),
+        "overhead_fraction": round(overhead / summary.seconds, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_at_halfway_mb": round(halfway["rss"], 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run every configuration in a child process and print one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=RUNS, help=argparse.SUPPRESS)
+    parser.add_argument("--only", nargs="+", choices=RUNS, help="run only these configurations")
+    args = parser.parse_args(argv)
+    if args.worker:
+        sys.stdout.write(json.dumps(worker(args.worker)) + "\n")
+        return
+    from bench.machine import emit
+
+    results = {}
+    for name in args.only or RUNS:
+        done = subprocess.run([sys.executable, "-m", "bench.pipeline", "--worker", name], check=True,
+                              capture_output=True, text=True)
+        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = {"benchmark": "pipeline", "clip": CLIP.name, "detector": "three fixed boxes per frame",
+               "flow": "dis", "weights": "random", "runs": results}
+    if "memory_loop_1x" in results and "memory_loop_20x" in results:
+        figures["peak_rss_growth_mb_1x_to_20x"] = round(
+            results["memory_loop_20x"]["peak_rss_mb"] - results["memory_loop_1x"]["peak_rss_mb"], 1)
+    emit(figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Top-down pose estimation: person boxes in an image -> keypoints, with the official flip test.
+
+``PoseEstimator.estimate`` crops every box (``pose.crops``), runs all crops of the image and their
+mirror images through HRNet as one batch, averages each crop's heatmaps with its flipped-back
+twin, decodes them (``pose.heatmaps``) and maps the keypoints back to image pixels.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from pose.checkpoints import load_checkpoint, resolve_weights
+from pose.config import ConfigSource, ModelConfig, load_model_config
+from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
+from pose.errors import PoseError
+from pose.heatmaps import HeatmapCodec, flip_average
+from pose.hrnet import HRNet, build_model, fold_batchnorm
+from pose.skeleton import KEYPOINT_SETS, KeypointSet
+
+__all__ = ["PoseEstimator"]
+
+_HALF_DTYPES = (torch.float16, torch.bfloat16)
+_FULL_DTYPES = (torch.float32, torch.float64)
+
+
+def _device(device: torch.device | str) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise PoseError(f"device {device!r} is not a torch device; use auto, cpu or cuda[:N].") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise PoseError(f"device {device!r} asks for CUDA, which this machine lacks; use cpu or auto.")
+    return chosen
+
+
+class PoseEstimator:
+    """HRNet keypoints for person boxes, the way the official test computes them.
+
+    ``model`` maps (B,3,H,W) normalised RGB crops to (B,K,H/4,W/4) heatmaps. An ``HRNet`` is
+    copied with BatchNorm folded into its convolutions (the caller's module is left as it is);
+    any other module is used as given. Either is moved to ``device`` ("auto", "cpu", "cuda[:N]")
+    and put in eval mode. ``dtype`` float32 or float64 runs the model in that precision;
+    float16/bfloat16 is CUDA only and runs a float32 model under autocast. ``flip`` adds the
+    horizontally mirrored crops (twice the work, official test setting). ``batch_size`` caps the
+    network inputs per forward pass, flipped crops included.
+    """
+
+    def __init__(self, model: nn.Module, config: ModelConfig, *, flip: bool = True,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 batch_size: int = 32) -> None:
+        self.config = config
+        self.device = _device(device)
+        if dtype in _HALF_DTYPES and self.device.type != "cuda":
+            raise PoseError(f"dtype {dtype} runs only on CUDA (autocast); "
+                            f"use torch.float32 on {self.device}.")
+        if dtype not in _HALF_DTYPES + _FULL_DTYPES:
+            raise PoseError(f"dtype {dtype} is not supported; use torch.float32, torch.float64 or, "
+                            "on CUDA, torch.float16.")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise PoseError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.flip = flip
+        self.batch_size = batch_size
+        self.dtype = dtype
+        self._autocast = dtype in _HALF_DTYPES
+        self._input_dtype = torch.float32 if self._autocast else dtype
+        if isinstance(model, HRNet):
+            model = fold_batchnorm(model)
+        # channels_last measured faster in float32 (tiny and W32 HRNet, 2-core CPU), not in float64.
+        self._memory_format = (torch.channels_last if self._input_dtype == torch.float32
+                               else torch.contiguous_format)
+        self.model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)
+        self.codec = HeatmapCodec(config.image_size, config.heatmap_size, config.sigma)
+        self._flip_permutation = self.keypoint_set.flip_permutation()
+
+    @classmethod
+    def from_config(cls, config_source: ConfigSource, weights: Optional[str | os.PathLike] = None,
+                    **kwargs) -> "PoseEstimator":
+        """Build the HRNet of a model config and, when ``weights`` (a path or a registry name) is
+        given, load it strictly; keyword arguments go to the constructor."""
+        config = load_model_config(config_source)
+        model = build_model(config)
+        if weights is not None:
+            load_checkpoint(model, resolve_weights(weights))
+        return cls(model, config, **kwargs)
+
+    @property
+    def keypoint_set(self) -> KeypointSet:
+        """The ``pose.skeleton`` keypoint set (joint order, flip pairs) the model predicts."""
+        return KEYPOINT_SETS[self.config.keypoint_set]
+
+    def estimate(self, image_rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Poses (N,K,3) float32 x, y, score for boxes (N,4 or 5) x1,y1,x2,y2[,score] in a uint8
+        HxWx3 RGB image; x, y in image pixels, score = the (flip-averaged) heatmap peak.
+
+        Boxes may reach outside the image (outside pixels are black) and may have zero size.
+        """
+        image = self._check_image(image_rgb)
+        boxes = self._check_boxes(boxes)
+        if len(boxes) == 0:
+            return np.zeros((0, self.config.num_joints, 3), dtype=np.float32)
+        centers, scales = box_to_center_scale(boxes, self.config.aspect_ratio)
+        crops = np.stack([warp_crop(image, center, scale, self.config.image_size)
+                          for center, scale in zip(centers, scales)])
+        inputs = crops_to_tensor(crops, self.config.mean, self.config.std, self.device, self._input_dtype)
+        coords, maxvals = self.codec.decode(self.heatmaps(inputs))
+        points = heatmap_to_image(coords, centers, scales, self.config.heatmap_size)
+        return np.concatenate([points, maxvals], axis=2).astype(np.float32)
+
+    def heatmaps(self, inputs: torch.Tensor) -> np.ndarray:
+        """Heatmaps (N,K,H/4,W/4) float32 for normalised network inputs (N,3,H,W) (see
+        ``pose.crops.crops_to_tensor``); with ``flip`` the official flip-test average."""
+        count = len(inputs)
+        with torch.inference_mode():
+            inputs = inputs.to(self.device, self._input_dtype, memory_format=self._memory_format)
+            if self.flip:
+                inputs = torch.cat([inputs, inputs.flip(3)])
+            with self._precision():
+                heatmaps = torch.cat([self.model(chunk) for chunk in inputs.split(self.batch_size)])
+            heatmaps = heatmaps.to(self._input_dtype)
+            if self.flip:
+                heatmaps = flip_average(heatmaps[:count], heatmaps[count:], self._flip_permutation)
+            return heatmaps.float().contiguous().cpu().numpy()
+
+    def _precision(self) -> contextlib.AbstractContextManager:
+        if self._autocast:
+            return torch.autocast(device_type="cuda", dtype=self.dtype)
+        return contextlib.nullcontext()
+
+    @staticmethod
+    def _check_image(image: np.ndarray) -> np.ndarray:
+        if (not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3
+                or image.dtype != np.uint8 or image.size == 0):
+            described = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
+                         else type(image).__name__)
+            raise PoseError("the image must be a non-empty uint8 RGB array of shape (H, W, 3), "
+                            f"got a {described}.")
+        return image
+
+    @staticmethod
+    def _check_boxes(boxes: np.ndarray) -> np.ndarray:
+        boxes = np.asarray(boxes, dtype=np.float64)
+        if boxes.size == 0:
+            return boxes.reshape(0, 4)
+        if boxes.ndim != 2 or boxes.shape[1] not in (4, 5):
+            raise PoseError(f"boxes must be an (N, 4) or (N, 5) array of x1, y1, x2, y2[, score], "
+                            f"got shape {boxes.shape}.")
+        if not np.isfinite(boxes[:, :4]).all():
+            raise PoseError("boxes contain NaN or infinite coordinates; pass finite x1, y1, x2, y2.")
+        if (boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any():
+            raise PoseError("boxes must have x2 >= x1 and y2 >= y1 (corners, not x, y, width, height).")
+        return boxes

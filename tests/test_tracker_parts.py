@@ -1,0 +1,129 @@
+"""The tracker's parts: configuration layers, greedy OKS association and tracks, joint angles,
+colours, smoothing and the PoseTrack joint mapping."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pose.skeleton import COCO, MPII, POSETRACK18
+from tracker.association import Associator, greedy_match, pose_areas
+from tracker.config import load_track_config
+from tracker.errors import TrackerError
+from tracker.outputs import joint_angles, to_posetrack18
+from tracker.render import track_colour
+from tracker.run import build_parser, default_weights, overrides_from
+from tracker.smoothing import PoseSmoother
+
+
+def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
+    default = load_track_config()
+    assert (default.flow.box_grow, default.poses.oks_nms_threshold, default.pose.flip) == (0.15, 0.9, True)
+    fast = load_track_config(preset="fast")
+    assert (fast.pose.config, fast.pose.flip, fast.detection.detect_every) == ("hrnet_w32_256x192.yaml", False, 5)
+    args = build_parser().parse_args(["v.mp4", "--preset", "fast", "--detect-every", "2", "--no-flip"])
+    chosen = load_track_config(preset=args.preset, overrides=overrides_from(args))
+    assert chosen.detection.detect_every == 2 and chosen.detection.detector == fast.detection.detector
+
+
+def test_config_mistakes_are_named(tmp_path):
+    bad_key = tmp_path / "bad.yaml"
+    bad_key.write_text("association:\n  oks_treshold: 0.5\n")
+    with pytest.raises(TrackerError, match="unknown key association.oks_treshold"):
+        load_track_config(bad_key)
+    bad_type = tmp_path / "type.yaml"
+    bad_type.write_text("association:\n  max_age: soon\n")
+    with pytest.raises(TrackerError, match="association.max_age must be of type int"):
+        load_track_config(bad_type)
+    with pytest.raises(TrackerError, match="--detect-every"):
+        load_track_config(overrides={"detection": {"detect_every": 0}})
+
+
+def test_greedy_match_takes_the_best_pairs_first_above_the_threshold():
+    similarity = np.array([[0.9, 0.8], [0.85, 0.1], [0.2, 0.25]])
+    assert greedy_match(similarity, 0.3) == [(0, 0)]  # (1,0) and (0,1) lose their partner; the rest is low
+    assert greedy_match(similarity, 0.05) == [(0, 0), (2, 1)]
+
+
+def _pose(x: float, y: float) -> np.ndarray:
+    pose = np.zeros((17, 3), np.float32)
+    pose[:, 0] = x + np.linspace(0, 40, 17)
+    pose[:, 1] = y + np.linspace(0, 100, 17)
+    pose[:, 2] = 0.9
+    return pose
+
+
+def test_ids_follow_people_end_after_max_age_and_are_never_reused():
+    associator = Associator(COCO.sigmas, oks_threshold=0.3, keypoint_threshold=0.2, max_age=2)
+    a, b = _pose(0, 0), _pose(300, 0)
+    assert associator.step(np.stack([a, b])).tolist() == [0, 1]
+    assert associator.step(np.stack([b + [2, 1, 0], a + [1, 2, 0]])).tolist() == [1, 0]
+    assert associator.step(np.stack([a])).tolist() == [0]
+    assert associator.step(np.stack([a])).tolist() == [0]  # b unseen twice: its track ends
+    assert associator.step(np.stack([a, b])).tolist() == [0, 2]
+
+
+def test_tracks_are_compared_through_their_propagated_poses():
+    associator = Associator(COCO.sigmas, oks_threshold=0.3, keypoint_threshold=0.2, max_age=5)
+    pose = _pose(0, 0)
+    associator.step(pose[None])
+    shift = np.array([80.0, 0.0, 0.0], np.float32)
+    move = lambda poses: poses + shift  # noqa: E731  (flow moved everything 80 px right)
+    assert associator.step((pose + shift)[None], move).tolist() == [0]
+    assert associator.step((pose + 3 * shift)[None]).tolist() == [1]  # without flow it is someone else
+
+
+def test_pose_areas_span_visible_joints():
+    pose = _pose(10, 20)
+    pose[0, 2] = 0.0
+    area = pose_areas(pose[None], 0.2)[0]
+    visible = pose[1:]
+    assert area == pytest.approx(np.ptp(visible[:, 0]) * np.ptp(visible[:, 1]))
+
+
+def test_joint_angles_at_elbows_and_knees():
+    pose = np.zeros((1, 17, 3), np.float32)
+    pose[0, :, 2] = 1.0
+    shoulder, elbow, wrist = (COCO.index(f"left_{name}") for name in ("shoulder", "elbow", "wrist"))
+    pose[0, shoulder, :2] = (0, 0)
+    pose[0, elbow, :2] = (0, 10)
+    pose[0, wrist, :2] = (10, 10)
+    angles = joint_angles(pose, COCO, 0.2)
+    assert angles[0, elbow] == pytest.approx(90.0)
+    pose[0, wrist, 2] = 0.0
+    assert np.isnan(joint_angles(pose, COCO, 0.2)[0, elbow])
+    assert np.isnan(angles[0, COCO.index("nose")])
+
+
+def test_colours_stay_with_an_id_and_differ_between_neighbours():
+    assert track_colour(7) == track_colour(7)
+    colours = {track_colour(i) for i in range(20)}
+    assert len(colours) == 20
+
+
+def test_kalman_smoothing_reduces_jitter_of_a_moving_joint():
+    rng = np.random.default_rng(0)
+    smoother = PoseSmoother(process_noise=1.0, measurement_noise=4.0, keypoint_threshold=0.2, max_age=10)
+    raw_error, smooth_error = [], []
+    for t in range(60):
+        truth = np.stack([np.full(17, 100.0 + 2 * t), np.full(17, 50.0 + t)], axis=-1)
+        pose = np.concatenate([truth + rng.normal(0, 4, truth.shape), np.ones((17, 1))], axis=-1)[None]
+        smoothed = smoother.step(pose.astype(np.float32), np.array([0]))
+        if t >= 10:
+            raw_error.append(np.abs(pose[0, :, :2] - truth).mean())
+            smooth_error.append(np.abs(smoothed[0] - truth).mean())
+    assert np.mean(smooth_error) < 0.8 * np.mean(raw_error)
+
+
+def test_posetrack_mapping_by_keypoint_set():
+    poses = np.random.default_rng(1).random((2, 17, 3)).astype(np.float32)
+    assert np.array_equal(to_posetrack18(poses, POSETRACK18), poses)
+    mapped = to_posetrack18(poses, COCO)
+    assert np.array_equal(mapped[:, 5:], poses[:, 5:])
+    with pytest.raises(TrackerError, match="mpii"):
+        to_posetrack18(np.zeros((1, 16, 3), np.float32), MPII)
+
+
+def test_default_weights_are_the_posetrack_ones_of_the_model():
+    assert default_weights("hrnet_w48_384x288.yaml") == "hrnet_w48_384x288.posetrack18"
+    with pytest.raises(TrackerError, match="--pose-weights PATH"):
+        default_weights("/somewhere/my_hrnet.yaml")

@@ -1,0 +1,75 @@
+"""Greedy OKS association of a frame's poses with the live tracks (FlowTrack, Xiao et al. 2018).
+
+Each track's pose has been carried into this frame by optical flow (`TrackSet.propagate`), so a
+track last seen Q frames ago is compared through its pose propagated over those Q frames.
+Similarity is OKS (`pose.oks.oks_matrix`); pairs are taken greedily in order of similarity, and
+only pairs above the threshold match.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from pose.oks import oks_matrix
+from tracker.tracks import TrackSet
+
+
+def pose_areas(poses: np.ndarray, keypoint_threshold: float) -> np.ndarray:
+    """Area (pixels^2) of the box spanned by each pose's joints scoring above the threshold -> (N,).
+
+    Poses with fewer than two such joints span no box and get area 0.
+    """
+    poses = np.asarray(poses, np.float64)
+    if poses.shape[0] == 0:
+        return np.zeros(0)
+    visible = poses[:, :, 2] > keypoint_threshold
+    big = np.inf
+    x, y = poses[:, :, 0], poses[:, :, 1]
+    width = np.where(visible, x, -big).max(axis=1) - np.where(visible, x, big).min(axis=1)
+    height = np.where(visible, y, -big).max(axis=1) - np.where(visible, y, big).min(axis=1)
+    return np.where(visible.sum(axis=1) >= 2, width * height, 0.0)
+
+
+def greedy_match(similarity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs (row, column) taken in decreasing order of similarity, each row and column once.
+
+    Only pairs with similarity > threshold are taken; ties keep row-major order (stable sort).
+    """
+    rows, cols = np.nonzero(similarity > threshold)
+    order = np.argsort(-similarity[rows, cols], kind="stable")
+    used_rows: set[int] = set()
+    used_cols: set[int] = set()
+    pairs = []
+    for row, col in zip(rows[order].tolist(), cols[order].tolist()):
+        if row not in used_rows and col not in used_cols:
+            pairs.append((row, col))
+            used_rows.add(row)
+            used_cols.add(col)
+    return pairs
+
+
+class Associator:
+    """Gives each frame's poses track ids; keeps the tracks between frames.
+
+    `sigmas` are the OKS sigmas of the poses' keypoint set (`pose.skeleton`).
+    """
+
+    def __init__(self, sigmas: np.ndarray, *, oks_threshold: float, keypoint_threshold: float, max_age: int):
+        self.sigmas = np.asarray(sigmas, np.float64)
+        self.oks_threshold = oks_threshold
+        self.keypoint_threshold = keypoint_threshold
+        self.tracks = TrackSet(max_age, keypoint_threshold)
+
+    def step(self, poses: np.ndarray, move: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Track ids (N,) int64 for this frame's poses (N,K,3); `move` carries last frame's poses here."""
+        self.tracks.propagate(move)
+        matches: list[tuple[int, int]] = []
+        if self.tracks.live and len(poses):
+            previous = self.tracks.poses()
+            similarity = oks_matrix(previous, poses,
+                                    pose_areas(previous, self.keypoint_threshold),
+                                    pose_areas(poses, self.keypoint_threshold),
+                                    self.sigmas, vis_threshold=self.keypoint_threshold)
+            matches = greedy_match(similarity, self.oks_threshold)
+        return self.tracks.update(np.asarray(poses, np.float32), matches)

@@ -1,0 +1,73 @@
+"""Tracks: ids that are never reused, the last pose of each track carried along by flow, and ages."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Track:
+    """One person over time.
+
+    `pose` (K,3) float32 is the track's pose as it would look in the current frame: its last
+    matched pose, moved by the flow of every frame since (FlowTrack's multi-frame comparison).
+    Joints that were not visible in the last match keep their earlier position and score.
+    `unseen` counts the processed frames since the last match.
+    """
+
+    id: int
+    pose: np.ndarray
+    unseen: int = 0
+
+
+class TrackSet:
+    """The live tracks of one video; a track unseen for `max_age` processed frames ends."""
+
+    def __init__(self, max_age: int, keypoint_threshold: float):
+        self.max_age = max_age
+        self.keypoint_threshold = keypoint_threshold
+        self.live: list[Track] = []
+        self.next_id = 0
+
+    def poses(self) -> np.ndarray:
+        """The live tracks' poses stacked as (T,K,3) float32 (T may be 0)."""
+        if not self.live:
+            return np.zeros((0, 0, 3), np.float32)
+        return np.stack([track.pose for track in self.live])
+
+    def propagate(self, move: Callable[[np.ndarray], np.ndarray] | None) -> None:
+        """Carry every live track's pose into the next frame with `move` ((T,K,3) -> (T,K,3))."""
+        if move is None or not self.live:
+            return
+        moved = move(self.poses())
+        for track, pose in zip(self.live, moved):
+            track.pose = np.asarray(pose, np.float32)
+
+    def update(self, poses: np.ndarray, matches: list[tuple[int, int]]) -> np.ndarray:
+        """Apply one frame's matches (track index, pose index); unmatched poses start new tracks.
+
+        Returns the track id of every pose, int64 (N,); a pose with no joint above the keypoint
+        threshold cannot be tracked and gets -1. Tracks unmatched this frame age by one and end
+        when `unseen` reaches `max_age`.
+        """
+        ids = np.full(len(poses), -1, np.int64)
+        matched_tracks = set()
+        for track_index, pose_index in matches:
+            track = self.live[track_index]
+            visible = poses[pose_index, :, 2:3] > self.keypoint_threshold
+            track.pose = np.where(visible, poses[pose_index], track.pose).astype(np.float32)
+            track.unseen = 0
+            ids[pose_index] = track.id
+            matched_tracks.add(track_index)
+        for index, track in enumerate(self.live):
+            if index not in matched_tracks:
+                track.unseen += 1
+        self.live = [track for track in self.live if track.unseen < self.max_age]
+        trackable = (poses[:, :, 2] > self.keypoint_threshold).any(axis=1)
+        for pose_index in np.flatnonzero((ids < 0) & trackable):
+            self.live.append(Track(self.next_id, np.asarray(poses[pose_index], np.float32).copy()))
+            ids[pose_index] = self.next_id
+            self.next_id += 1
+        return ids

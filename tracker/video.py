@@ -1,0 +1,317 @@
+"""Frames in and frames out: a video file or an image folder read ahead in a thread, and the writer.
+
+Frames leave this module as uint8 HxWx3 **RGB** arrays (OpenCV's BGR is converted where it enters
+and where it leaves). A video file is opened with decord (exact frame count and fps from its
+packet index; a file that is no video fails here) and decoded in order by OpenCV; without decord
+(no wheel off x86_64) OpenCV alone opens it. Reading happens in one prefetch thread that fills a
+bounded queue, so decoding overlaps the model and memory stays flat however long the video is.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from pose.files import atomic_path
+from tracker.errors import TrackerError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+# Frames the prefetch thread may decode ahead of the pipeline (each 1280x720 frame is 2.8 MB).
+DEFAULT_PREFETCH = 8
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a source knows before reading: frame count, size (pixels) and frames per second."""
+
+    num_frames: int
+    width: int
+    height: int
+    fps: float
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a source: its index in the source, time in seconds and the RGB image.
+
+    `image` is None when that frame failed to decode; the index still counts, so numbering holds.
+    `name` is the image file name for folders and None for video files.
+    """
+
+    index: int
+    time: float
+    image: np.ndarray | None
+    name: str | None = None
+
+
+class _Reader:
+    """Random access to frames by index; subclasses open one kind of source."""
+
+    info: VideoInfo
+
+    def read(self, index: int) -> np.ndarray:
+        """Decode frame `index` as uint8 HxWx3 RGB; raise any exception on failure."""
+        raise NotImplementedError
+
+    def name(self, index: int) -> str | None:
+        """The file name of frame `index` (folders) or None (video files)."""
+        return None
+
+
+_warned_no_decord = False
+
+
+def _unopenable(path: Path) -> str:
+    return f"{path} could not be opened as a video (it is not a video file, or it is damaged)."
+
+
+def _probe_decord(path: Path) -> VideoInfo | None:
+    """Exact frame count, size and fps from decord's packet index; None where decord is not installed.
+
+    Frames are not decoded with decord: its decoding thread runs ahead of a slow consumer without
+    bound (dmlc/decord issues 157 and 304; measured here: a 500-frame clip read at HRNet's pace held
+    about 1 GB of decoded frames), which would make memory grow with the video.
+    """
+    global _warned_no_decord
+    try:
+        import decord  # decord ships wheels for x86_64 only
+    except ImportError:
+        if not _warned_no_decord:
+            log.warning("decord is not installed on this machine; reading videos with OpenCV alone")
+            _warned_no_decord = True
+        return None
+    try:
+        video = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        info = VideoInfo(len(video), 0, 0, float(video.get_avg_fps()))
+        if info.num_frames:
+            height, width = video[0].shape[:2]
+            info = VideoInfo(info.num_frames, int(width), int(height), info.fps)
+    except (decord.DECORDError, RuntimeError):
+        raise TrackerError(_unopenable(path)) from None
+    del video
+    return info
+
+
+class _OpenCVReader(_Reader):
+    """Frames decoded in order by OpenCV (FFmpeg); memory is one frame whatever the video's length.
+
+    `info` (from decord's probe, exact) replaces OpenCV's container-estimated frame count when given.
+    Reading forward skips frames with grab(); going back seeks.
+    """
+
+    def __init__(self, path: Path, info: VideoInfo | None = None):
+        self._capture = cv2.VideoCapture(str(path))
+        if not self._capture.isOpened():
+            raise TrackerError(_unopenable(path))
+        self._next = 0
+        self.info = info or VideoInfo(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+                                      int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                                      int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                                      float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0))
+
+    def read(self, index: int) -> np.ndarray:
+        if index < self._next:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+            self._next = index
+        while self._next < index:
+            self._capture.grab()
+            self._next += 1
+        self._next = index + 1
+        ok, bgr = self._capture.read()
+        if not ok:
+            raise RuntimeError(f"the decoder returned no image for frame {index}")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class _FolderReader(_Reader):
+    """Image files of one folder in sorted name order (the PoseTrack layout)."""
+
+    def __init__(self, path: Path, fps: float):
+        self._files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        width = height = 0
+        if self._files:
+            first = cv2.imread(str(self._files[0]), cv2.IMREAD_COLOR)
+            if first is not None:
+                height, width = first.shape[:2]
+        self.info = VideoInfo(len(self._files), width, height, float(fps))
+
+    def read(self, index: int) -> np.ndarray:
+        bgr = cv2.imread(str(self._files[index]), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise RuntimeError(f"{self._files[index].name} is not a readable image")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def name(self, index: int) -> str:
+        return self._files[index].name
+
+
+class VideoSource:
+    """Frames `start, start+stride, ... < end` of a video file or image folder, read ahead in a thread.
+
+    Iterate it (once) to get `Frame`s in order. A frame that fails to decode comes out with
+    `image=None` after a logged warning. `folder_fps` is the frame rate assumed for image folders.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, start: int = 0, end: int | None = None, stride: int = 1,
+                 prefetch: int = DEFAULT_PREFETCH, folder_fps: float = 30.0):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise TrackerError(f"{self.path} does not exist; give the path of a video file or an image folder.")
+        if stride < 1 or start < 0 or (end is not None and end <= start):
+            raise TrackerError(f"the frame range start={start}, end={end}, stride={stride} is empty or invalid; "
+                               "use 0 <= --start < --end and --stride >= 1.")
+        self._reader = (_FolderReader(self.path, folder_fps) if self.path.is_dir()
+                        else _OpenCVReader(self.path, _probe_decord(self.path)))
+        full = self._reader.info
+        if full.num_frames == 0:
+            kind = "image files" if self.path.is_dir() else "frames"
+            raise TrackerError(f"{self.path} has no {kind}; give a video with at least one frame.")
+        if full.width <= 0 or full.height <= 0:
+            raise TrackerError(f"the first frame of {self.path} could not be decoded; the file may be damaged.")
+        if start >= full.num_frames:
+            raise TrackerError(f"--start {start} is past the last frame of {self.path} ({full.num_frames} frames).")
+        stop = full.num_frames if end is None else min(end, full.num_frames)
+        self.indices = range(start, stop, stride)
+        self.stride = stride
+        self.source_info = full
+        self._prefetch = max(1, prefetch)
+        self.decode_seconds = 0.0  # summed in the prefetch thread
+
+    @property
+    def info(self) -> VideoInfo:
+        """Frames this source yields, the image size, and the frame rate of the yielded frames."""
+        src = self.source_info
+        return VideoInfo(len(self.indices), src.width, src.height, src.fps / self.stride)
+
+    def _decode(self, index: int) -> Frame:
+        seconds = index / self.source_info.fps if self.source_info.fps > 0 else 0.0
+        start = time.perf_counter()
+        try:
+            image = self._reader.read(index)
+        except Exception as error:  # one bad frame must not end the video
+            log.warning("frame %d of %s could not be decoded (%s); skipping it", index, self.path, error)
+            image = None
+        self.decode_seconds += time.perf_counter() - start
+        return Frame(index, seconds, image, self._reader.name(index))
+
+    def __iter__(self) -> Iterator[Frame]:
+        yield from prefetched(self._decode, self.indices, self._prefetch)
+
+
+def prefetched(produce: Callable[[int], Frame], indices: range, depth: int) -> Iterator[Frame]:
+    """Call `produce` on each index in a daemon thread, `depth` results ahead of the consumer.
+
+    Exceptions in the thread re-raise in the consumer; leaving the loop early stops the thread.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            for index in indices:
+                item = produce(index)
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            slots.put(error)
+
+    thread = threading.Thread(target=work, name="hrtrack-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                slots.get_nowait()
+        thread.join(timeout=5.0)
+
+
+_codec_that_opened: list[str] = []  # filled by the first writer: the probe runs once per process
+
+
+@contextlib.contextmanager
+def _silent_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: FFmpeg prints its failed H.264 probe there, not via OpenCV."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
+    """Open a VideoWriter with H.264 (avc1) where this OpenCV build can, else MPEG-4 Part 2 (mp4v)."""
+    for code in _codec_that_opened or ["avc1", "mp4v"]:
+        with _silent_stderr():
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*code), fps, size)
+        if writer.isOpened():
+            _codec_that_opened[:] = [code]
+            return writer, code
+        writer.release()
+    raise TrackerError(f"OpenCV cannot write an MP4 video at {path} (neither avc1 nor mp4v opened); "
+                       "check that the output folder is writable and OpenCV has FFmpeg support.")
+
+
+class VideoWriter:
+    """Writes RGB frames to an MP4 that appears under `path` only when `close()` succeeds.
+
+    Use as a context manager: leaving the block with an exception leaves no file behind.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int):
+        self.path = Path(path)
+        self.size = (int(width), int(height))
+        self.fps = float(fps) if fps > 0 else 30.0
+        self.frames = 0
+        self._stack = contextlib.ExitStack()
+        self._writer: cv2.VideoWriter | None = None
+        self.codec = ""
+
+    def __enter__(self) -> "VideoWriter":
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._writer, self.codec = _open_writer(tmp, self.fps, self.size)
+        return self
+
+    def write(self, image_rgb: np.ndarray) -> None:
+        """Append one uint8 HxWx3 RGB frame of the writer's size."""
+        if image_rgb.shape[1::-1] != self.size:
+            raise TrackerError(f"frame of size {image_rgb.shape[1]}x{image_rgb.shape[0]} does not match the "
+                               f"video's {self.size[0]}x{self.size[1]}.")
+        self._writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        self._stack.__exit__(kind, error, trace)
