@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from pose.checkpoints import load_checkpoint, resolve_weights
+from pose.checkpoints import REGISTRY, load_checkpoint, resolve_weights
 from pose.config import ConfigSource, ModelConfig, load_model_config
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
 from pose.errors import PoseError
@@ -85,9 +86,14 @@ class PoseEstimator:
         """Build the HRNet of a model config and, when ``weights`` (a path or a registry name) is
         given, load it strictly; keyword arguments go to the constructor."""
         config = load_model_config(config_source)
+        weights_path = None if weights is None else resolve_weights(weights)  # fail before building
+        if isinstance(weights, str) and weights in REGISTRY:
+            # registered weights say which joints they predict (PoseTrack18 weights share COCO's
+            # network configs but not its joint order or flip pairs)
+            config = replace(config, keypoint_set=REGISTRY[weights].keypoint_set)
         model = build_model(config)
-        if weights is not None:
-            load_checkpoint(model, resolve_weights(weights))
+        if weights_path is not None:
+            load_checkpoint(model, weights_path)
         return cls(model, config, **kwargs)
 
     @property

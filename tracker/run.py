@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 import detection
 import flow
-from pose.checkpoints import REGISTRY, resolve_weights
+from pose.checkpoints import REGISTRY
 from pose.estimator import PoseEstimator
 from tracker.cli import run_cli
 from tracker.config import PRESETS, TrackConfig, load_track_config, resolve_config_path
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "For each VIDEO (a video file or a folder of frames) writes NAME.mp4 (annotated), "
                     "NAME.json (PoseTrack) and NAME.csv (joints and angles) into the output folder.",
         epilog="Weights: by default the PoseTrack18 weights of the chosen model are looked up in "
-               "$HRTRACK_HOME/weights (default ~/.cache/hrtrack) and downloaded there if missing; "
+               "$HRTRACK_HOME/checkpoints (default ~/.cache/hrtrack/checkpoints) and downloaded there if missing; "
                "--pose-weights PATH uses a file you have. Under torchrun each rank tracks its share "
                "of the videos.")
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or folders of frames")
@@ -156,7 +156,7 @@ class Models:
 def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names."""
     pose_config = resolve_config_path(config.pose.config)
-    weights = resolve_weights(config.pose.weights or default_weights(pose_config))  # fail before building
+    weights = config.pose.weights or default_weights(pose_config)
     estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
                                           batch_size=config.pose.batch_size)
     if config.detection.detections:
