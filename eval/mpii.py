@@ -26,6 +26,7 @@ import numpy as np
 from eval.coco import read_json, write_json
 from eval.errors import EvalError
 from pose.skeleton import MPII
+from pose.skeleton import MPII_GROUPS as GROUPS
 
 __all__ = ["HEAD_SIZE_FACTOR", "GROUPS", "head_sizes", "pckh", "evaluate", "add_arguments", "cli"]
 
@@ -33,15 +34,6 @@ HEAD_SIZE_FACTOR = 0.6  # MPII's SC_BIAS: head size = 0.6 x head-box diagonal
 THRESHOLDS = (0.5, 0.1)
 HRNET_MEAN_AT_01_THRESHOLD = 0.11  # what the official "Mean@0.1" column actually uses
 EXCLUDED_FROM_MEAN = ("pelvis", "thorax")
-GROUPS = (
-    ("Head", ("head_top",)),
-    ("Shoulder", ("left_shoulder", "right_shoulder")),
-    ("Elbow", ("left_elbow", "right_elbow")),
-    ("Wrist", ("left_wrist", "right_wrist")),
-    ("Hip", ("left_hip", "right_hip")),
-    ("Knee", ("left_knee", "right_knee")),
-    ("Ankle", ("left_ankle", "right_ankle")),
-)
 # Joint names in MPII's gt_valid.mat `dataset_joints`, mapped to pose.skeleton.MPII names.
 _MAT_JOINTS = {
     "rank": "right_ankle", "rkne": "right_knee", "rhip": "right_hip", "lhip": "left_hip",

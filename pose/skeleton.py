@@ -113,6 +113,17 @@ POSEVAL_GROUPS = (
     ("Ank.", ("right_ankle", "left_ankle")),
 )
 
+# Column groups of the MPII PCKh table (the official HRNet evaluation; "Head" is head_top only).
+MPII_GROUPS = (
+    ("Head", ("head_top",)),
+    ("Shoulder", ("left_shoulder", "right_shoulder")),
+    ("Elbow", ("left_elbow", "right_elbow")),
+    ("Wrist", ("left_wrist", "right_wrist")),
+    ("Hip", ("left_hip", "right_hip")),
+    ("Knee", ("left_knee", "right_knee")),
+    ("Ankle", ("left_ankle", "right_ankle")),
+)
+
 # How far above the nose the top of the head lies, as a fraction of the neck-to-nose vector.
 # Adult head geometry: nose to crown is about half of shoulder-centre to nose.
 HEAD_TOP_EXTENSION = 0.5
