@@ -1,0 +1,6 @@
+"""Single-frame training of the HRNet pose network (the parts behind `python -m pose.train`).
+
+`config` (YAML -> frozen dataclasses), `data` (records and Dataset from a config), `loss`
+(JointsMSELoss, OHKM), `pretrained` (official init, ImageNet weights), `distributed` (torchrun
+plumbing), `state` (checkpoint files), `validate` (COCO AP, MPII PCKh), `trainer` (the loop).
+"""

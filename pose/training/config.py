@@ -1,0 +1,215 @@
+"""Training configuration: a YAML file -> frozen dataclasses, with `key.sub=value` overrides.
+
+Layout (every section optional except `model` and `data`; defaults are the official COCO W32
+recipe)::
+
+    model: hrnet_w32_256x192            # a shipped model config, a path (relative to this file),
+                                        # {file: ..., key: value} to change keys of one, or the
+                                        # hrtrack `model:` mapping itself
+    data: {dataset: coco, train_annotations: ..., train_images: ..., val_annotations: ..., ...}
+    augment: {scale_factor: 0.35, rotation_factor: 45, ...}
+    optim: {optimizer: adam, lr: 0.001, lr_steps: [170, 200], lr_factor: 0.1, epochs: 210, batch_size: 32}
+    loss: {use_target_weight: true, ohkm: false, topk: 8}
+    val: {every: 1, flip: true, batch_size: 32}
+    output_dir: runs/coco_w32_256x192
+    pretrained: null                    # ImageNet HRNet checkpoint (hrnet_w32-36af842e.pth style)
+    init_weights: null                  # a pose checkpoint to fine-tune from (all keys must match)
+    seed: 0
+    workers: 4
+    device: auto
+    amp: true
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from pose.config import ModelConfig, load_model_config
+from pose.datasets.augment import AugmentConfig
+from pose.errors import PoseError
+
+DATASETS = ("coco", "mpii", "posetrack18")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the annotations and images are; paths relative to the working directory.
+
+    `val_detections` (COCO only) is a person detection results file to validate on instead of
+    ground-truth boxes; boxes below `det_score_threshold` are dropped.
+    """
+
+    dataset: str = "coco"
+    train_annotations: str = ""
+    train_images: str = ""
+    val_annotations: str = ""
+    val_images: str = ""
+    val_detections: str | None = None
+    det_score_threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimizer and step schedule: lr times `lr_factor` at each epoch of `lr_steps`.
+
+    `batch_size` is per process. `max_steps` (None = all) cuts every epoch short, for smoke runs.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    lr_steps: tuple[int, ...] = (170, 200)
+    lr_factor: float = 0.1
+    # SGD only (the official Adam runs use no weight decay)
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    nesterov: bool = False
+    epochs: int = 210
+    batch_size: int = 32
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Joint MSE loss, weighted by target weight; `ohkm` keeps the `topk` worst joints per sample."""
+
+    use_target_weight: bool = True
+    ohkm: bool = False
+    topk: int = 8
+
+
+@dataclass(frozen=True)
+class ValConfig:
+    """Validation every `every` epochs (0 = never), with the flip test when `flip`."""
+
+    every: int = 1
+    flip: bool = True
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training run."""
+
+    model: ModelConfig
+    data: DataConfig
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    val: ValConfig = field(default_factory=ValConfig)
+    output_dir: str = "runs/train"
+    pretrained: str | None = None
+    init_weights: str | None = None
+    seed: int = 0
+    workers: int = 4
+    device: str = "auto"
+    amp: bool = True
+
+
+_SECTIONS = {"data": DataConfig, "augment": AugmentConfig, "optim": OptimConfig, "loss": LossConfig,
+             "val": ValConfig}
+
+
+def load_train_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> TrainConfig:
+    """Read a training YAML and apply `section.key=value` overrides (values parsed as YAML)."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PoseError(f"cannot read training config {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PoseError(f"training config {path} holds no mapping of keys.")
+    for override in overrides:
+        _apply_override(raw, override)
+    return config_from_dict(raw, base_dir=path.parent, source=str(path))
+
+
+def config_from_dict(raw: dict, base_dir: Path = Path("."), source: str = "the config") -> TrainConfig:
+    """Build a TrainConfig from a plain mapping (the YAML layout, or `config_to_dict`'s output)."""
+    values = dict(raw)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise PoseError(f"unknown key {unknown[0]!r} in {source}; known keys: {', '.join(sorted(known))}.")
+    if "model" not in values or "data" not in values:
+        raise PoseError(f"{source} needs a 'model' and a 'data' section.")
+    values["model"] = _model(values["model"], base_dir)
+    for name, cls in _SECTIONS.items():
+        if name in values:
+            values[name] = _section(cls, values[name] or {}, name, source)
+    if values["data"].dataset not in DATASETS:
+        raise PoseError(f"data.dataset {values['data'].dataset!r} in {source} is unknown; "
+                        f"choose one of {', '.join(DATASETS)}.")
+    return TrainConfig(**values)
+
+
+def config_to_dict(config: TrainConfig) -> dict:
+    """The config as plain data (dicts, lists, numbers, strings), for checkpoints and logs."""
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    data = plain(config)
+    data["model"] = {"model": data["model"]}  # the hrtrack model-config layout
+    return data
+
+
+def _model(value: Any, base_dir: Path) -> ModelConfig:
+    if isinstance(value, ModelConfig):
+        return value
+    if isinstance(value, str):
+        local = base_dir / value
+        return load_model_config(local if local.is_file() else value)
+    if isinstance(value, dict) and "file" in value:
+        changes = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items() if k != "file"}
+        base = _model(value["file"], base_dir)
+        try:
+            return dataclasses.replace(base, **changes)
+        except TypeError as exc:
+            raise PoseError(f"model override {sorted(changes)} is not a model config key ({exc}).") from None
+    if isinstance(value, dict):
+        return load_model_config(value if ("model" in value or "MODEL" in value) else {"model": value})
+    raise PoseError(f"'model' must name a model config or hold one, got {value!r}.")
+
+
+def _section(cls: type, values: Any, name: str, source: str) -> Any:
+    if isinstance(values, cls):
+        return values
+    if not isinstance(values, dict):
+        raise PoseError(f"section {name!r} in {source} must be a mapping of keys.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise PoseError(f"unknown key {name}.{unknown[0]} in {source}; "
+                        f"known: {', '.join(sorted(fields))}.")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**converted)
+
+
+def _apply_override(raw: dict, override: str) -> None:
+    key, sep, text = override.partition("=")
+    if not sep or not key:
+        raise PoseError(f"override {override!r} must look like section.key=value.")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None or isinstance(child, str) and part == "model":
+            child = {} if child is None else {"file": child}
+            node[part] = child
+        if not isinstance(child, dict):
+            raise PoseError(f"override {override!r}: {part!r} is not a section.")
+        node = child
+    node[parts[-1]] = value
