@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from train_helpers import tiny_config, torch_threads  # tests/train_helpers.py
 
 from pose.errors import PoseError
 from pose.hrnet import build_model
@@ -23,19 +24,8 @@ CONFIGS = ("train_coco_w32_256x192", "train_coco_w48_384x288", "train_mpii_w32_2
 def one_thread():
     """Run a training test on one torch thread: its tensors are small, and on a busy 2-core
     machine two threads contend so badly that a step takes several times longer."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_config(reference_dir, tmp_path, *overrides):
-    """The tiny training config on the reference COCO sample, writing into tmp_path."""
-    coco = reference_dir / "coco"
-    return load_train_config("configs/train_tiny.yaml", [
-        f"data.train_annotations={coco / 'test_coco.json'}", f"data.train_images={coco}",
-        f"data.val_annotations={coco / 'test_coco.json'}", f"data.val_images={coco}",
-        f"output_dir={tmp_path}", *overrides])
+    with torch_threads(1):
+        yield
 
 
 def test_loss_is_the_official_joints_mse():
