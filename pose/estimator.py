@@ -18,6 +18,7 @@ from torch import nn
 from pose.checkpoints import REGISTRY, load_checkpoint, resolve_weights
 from pose.config import ConfigSource, ModelConfig, load_model_config
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
+from pose.devices import resolve_device
 from pose.errors import PoseError
 from pose.heatmaps import HeatmapCodec, flip_average
 from pose.hrnet import HRNet, build_model, fold_batchnorm
@@ -27,18 +28,6 @@ __all__ = ["PoseEstimator"]
 
 _HALF_DTYPES = (torch.float16, torch.bfloat16)
 _FULL_DTYPES = (torch.float32, torch.float64)
-
-
-def _device(device: torch.device | str) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        chosen = torch.device(device)
-    except RuntimeError:
-        raise PoseError(f"device {device!r} is not a torch device; use auto, cpu or cuda[:N].") from None
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise PoseError(f"device {device!r} asks for CUDA, which this machine lacks; use cpu or auto.")
-    return chosen
 
 
 class PoseEstimator:
@@ -57,7 +46,7 @@ class PoseEstimator:
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                  batch_size: int = 32) -> None:
         self.config = config
-        self.device = _device(device)
+        self.device = resolve_device(device)
         if dtype in _HALF_DTYPES and self.device.type != "cuda":
             raise PoseError(f"dtype {dtype} runs only on CUDA (autocast); "
                             f"use torch.float32 on {self.device}.")

@@ -27,6 +27,7 @@ from tqdm import tqdm
 import detection
 import flow
 from pose.checkpoints import REGISTRY
+from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from tracker.cli import run_cli
 from tracker.config import PRESETS, TrackConfig, load_track_config, resolve_config_path
@@ -104,15 +105,6 @@ def overrides_from(args: argparse.Namespace) -> dict:
     if args.detector is not None:  # a detector named on the command line replaces a configured file
         overrides["detection"]["detections"] = None
     return overrides
-
-
-def resolve_device(name: str) -> str:
-    """`auto` -> this rank's GPU (LOCAL_RANK) when CUDA is there, else cpu; other names as given."""
-    if name != "auto":
-        return name
-    if torch.cuda.is_available():
-        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    return "cpu"
 
 
 def configure_threads(requested: int, device: str) -> int:
@@ -228,7 +220,7 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
 def run(args: argparse.Namespace) -> int:
     """Track every video of this rank; returns the exit status. Thread counts are restored after."""
     config = load_track_config(args.config, preset=args.preset, overrides=overrides_from(args))
-    device = resolve_device(config.runtime.device)
+    device = str(resolve_device(config.runtime.device))
     out_dir = Path(args.output)
     check_output_dir(out_dir)
     videos = my_videos(args.videos)

@@ -4,7 +4,6 @@ Run without `torchrun`, everything here degrades to a single process (rank 0 of 
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from pose.errors import PoseError
+from pose.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -28,16 +27,6 @@ class Process:
     def is_main(self) -> bool:
         """Only the main process (rank 0) writes files and logs progress."""
         return self.rank == 0
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` -> the first GPU if there is one, else CPU; otherwise `cpu`, `cuda`, `cuda:N`."""
-    wanted = ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
-    with contextlib.suppress(RuntimeError):
-        device = torch.device(wanted)
-        if device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_available()):
-            return device
-    raise PoseError(f"device {name!r} is not available here; use auto, cpu, or cuda[:N] on a machine with CUDA.")
 
 
 def start(device_name: str) -> Process:
