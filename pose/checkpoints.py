@@ -162,12 +162,14 @@ def get_entry(name: str) -> WeightsEntry:
                         f"known names: {', '.join(REGISTRY)}.") from None
 
 
-def resolve_weights(name_or_path: str | os.PathLike, *, download: bool = True) -> Path:
+def resolve_weights(name_or_path: str | os.PathLike, *, download: bool = True,
+                    option: str = "--pose-weights PATH") -> Path:
     """A local weights file for a path or a registry name.
 
     A path that exists is returned as is. A registry name is looked up in `weights_dir()`
     and, when absent and `download` is true, downloaded there (hash-checked). When the file
-    cannot be had, PoseError says which file, where it was looked for, and how to provide it.
+    cannot be had, PoseError says which file, where it was looked for, and how to provide it
+    (`option` is the command-line way to give a path instead).
     """
     candidate = Path(name_or_path).expanduser()
     if candidate.is_file():
@@ -179,7 +181,7 @@ def resolve_weights(name_or_path: str | os.PathLike, *, download: bool = True) -
     target = folder / entry.file_name
     if target.is_file():
         return target
-    remedy = "put the file in that folder or pass --pose-weights PATH"
+    remedy = f"put the file in that folder or pass {option}"
     if entry.url is None:
         raise PoseError(f"Weights {entry.name} ({entry.file_name}) are not in {folder} and have "
                         f"no direct download; get them from {entry.source}, then {remedy}.")

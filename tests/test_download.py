@@ -258,3 +258,9 @@ def test_cli_error_is_one_line_without_traceback(home, capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and "Traceback" not in captured.err
     assert captured.err.count("\n") == 1 and "known weights name" in captured.err
+
+
+def test_training_names_its_own_flag_when_offline(home, monkeypatch):
+    name = _entry_at(monkeypatch, f"http://127.0.0.1:{_closed_port()}/w.pth")
+    with pytest.raises(PoseError, match=r"pass --pretrained PATH\.$"):
+        resolve_weights(name, option="--pretrained PATH")

@@ -84,10 +84,10 @@ class Trainer:
         model = build_model(config.model)
         official_init(model)
         if config.init_weights:
-            load_checkpoint(model, resolve_weights(config.init_weights))
+            load_checkpoint(model, resolve_weights(config.init_weights, option="--set init_weights=PATH"))
             log.info("initialised from %s", config.init_weights)
         elif config.pretrained:
-            load_imagenet(model, resolve_weights(config.pretrained))
+            load_imagenet(model, resolve_weights(config.pretrained, option="--pretrained PATH"))
         self.model = model.to(process.device)
         self.net: nn.Module = (DistributedDataParallel(self.model) if process.world_size > 1 else self.model)
         self.optimizer = make_optimizer(self.model, config)
