@@ -4,12 +4,12 @@ For each video (a file, or a folder of frames) it writes, into the output folder
 `<name>.mp4` (skeletons, boxes and track ids drawn), `<name>.json` (PoseTrack 2018 or 2017) and
 `<name>.csv` (one row per joint per person per frame, with joint angles).
 
-Threads: on a CPU, torch gets all cores but one and the decoding thread the last one (on two
-cores: torch 1, decode 1; `runtime.torch_threads` overrides). Measured with bench/pipeline.py on
-this 2-core machine while other jobs ran: W32 256x192 without flip tracked the clip at 0.27 frames/s
-with 1 torch thread and 0.14 with 2; a lone forward of 3 crops took 0.7 s with 1 thread and 4.7 s
-with 2 (torch's 2 threads wait for each other whenever another thread holds a core). Flow, crops
-and drawing run between forwards in the main thread, under the same budget (OpenCV's threads).
+Threads: on a CPU, torch gets every core of this process's share (`runtime.torch_threads`
+overrides). The decoding thread sleeps on its bounded queue almost all the time, and flow, crops
+and drawing run between forwards in the main thread, so they rarely compete with torch. Measured
+with bench/pipeline.py on an idle 2-core machine: W32 256x192 without flip tracked the clip at
+2.39 frames/s with 2 torch threads and 1.34 with 1. On a machine that other jobs keep busy, torch's
+threads wait for each other (0.14 against 0.27 frames/s there): set `runtime.torch_threads: 1`.
 """
 from __future__ import annotations
 
@@ -110,11 +110,11 @@ def overrides_from(args: argparse.Namespace) -> dict:
 def configure_threads(requested: int, device: str) -> int:
     """Set torch's intra-op and OpenCV's thread counts; returns torch's.
 
-    On CPU the automatic choice leaves one core of this process's share to the decoding thread.
+    On CPU the automatic choice is every core of this process's share (cores / ranks on this node).
     """
     ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
-    threads = requested or (max(1, share - 1) if device == "cpu" else 1)
+    threads = requested or (share if device == "cpu" else 1)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     return threads
