@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import sys
 from typing import Callable, Sequence
 
 from eval.errors import EvalError
+from eval.jsonio import write_json
 from eval.posetrack import MOTP_NOTE, evaluate_folders, format_tables
 from eval.posetrack_submission import check_submission
-from pose.files import atomic_open
 
 
 def _posetrack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +34,7 @@ def _posetrack(args: argparse.Namespace) -> int:
             cells = [scores.total(metric) for metric in ("mAP", "MOTA")]
             print(f"{name:<28}" + "".join(f"{v:>7.1f}" if v == v else f"{'-':>7}" for v in cells))
     if args.json:
-        _write_json(args.json, result.to_json())
+        write_json(args.json, result.to_json())
     return 0
 
 
@@ -53,14 +52,6 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print(f"{count} file(s) checked: ready to upload.")
     return 0
-
-
-def _write_json(path: str, data: dict) -> None:
-    try:
-        with atomic_open(path, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, allow_nan=False)
-    except OSError as error:
-        raise EvalError(f"cannot write {path}: {error.strerror}.") from None
 
 
 def _external(module_name: str) -> tuple[Callable | None, Callable]:

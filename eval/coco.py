@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import logging
 import math
 import os
@@ -19,12 +18,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from eval.errors import EvalError
-from pose.files import atomic_open
+from eval.jsonio import read_json, write_json
 from pose.oks import oks_nms
 from pose.skeleton import COCO
 
-__all__ = ["STAT_NAMES", "evaluate_keypoints", "rescore_and_nms", "read_json", "write_json",
-           "add_arguments", "cli"]
+__all__ = ["STAT_NAMES", "evaluate_keypoints", "rescore_and_nms", "add_arguments", "cli"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,40 +34,6 @@ STAT_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .7
 RESCORE_THRESHOLD = 0.2
 NMS_THRESHOLD = 0.9
 PERSON_CATEGORY = 1
-
-
-def read_json(path: str | os.PathLike, what: str) -> Any:
-    """Load a JSON file; EvalError naming the file (and the position, for bad JSON) otherwise."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise EvalError(f"{what} file {path} does not exist.") from None
-    except IsADirectoryError:
-        raise EvalError(f"{what} file {path} is a folder; give a JSON file.") from None
-    except OSError as error:
-        raise EvalError(f"cannot read {what} file {path}: {error.strerror}.") from None
-    except json.JSONDecodeError as error:
-        raise EvalError(f"{what} file {path} is not valid JSON: {error.msg} at line {error.lineno}, "
-                        f"column {error.colno}.") from None
-    except UnicodeDecodeError:
-        raise EvalError(f"{what} file {path} is not a UTF-8 text file.") from None
-
-
-def _nan_to_null(value: Any) -> Any:
-    """A copy of nested dicts with NaN floats replaced by None, so the JSON written stays standard."""
-    if isinstance(value, dict):
-        return {key: _nan_to_null(item) for key, item in value.items()}
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def write_json(path: str | os.PathLike, data: dict) -> None:
-    """Write an evaluation result atomically as indented JSON, NaN as null; EvalError if it fails."""
-    try:
-        with atomic_open(path, "w", encoding="utf-8") as handle:
-            json.dump(_nan_to_null(data), handle, indent=2, allow_nan=False)
-    except OSError as error:
-        raise EvalError(f"cannot write {path}: {error.strerror}.") from None
 
 
 def _load_ground_truth(path: str | os.PathLike):

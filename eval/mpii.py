@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from eval.coco import read_json, write_json
 from eval.errors import EvalError
+from eval.jsonio import read_json, write_json
 from pose.skeleton import MPII
 from pose.skeleton import MPII_GROUPS as GROUPS
 

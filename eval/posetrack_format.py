@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from eval.errors import EvalError
+from eval.jsonio import read_json
 from pose.files import atomic_open
 from pose.skeleton import POSETRACK18, POSETRACK18_TO_POSEVAL
 
@@ -93,27 +94,12 @@ def present_mask(keypoints: np.ndarray) -> np.ndarray:
 # reading
 
 
-def load_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; EvalError naming the file and the line/column when it is not JSON."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise EvalError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}, "
-                        f"column {error.colno}.") from None
-    except UnicodeDecodeError:
-        raise EvalError(f"{path} is not a UTF-8 text file; expected a PoseTrack JSON file.") from None
-    except OSError as error:
-        raise EvalError(f"cannot read {path}: {error.strerror}.") from None
-
-
 def read_sequence(path: str | os.PathLike) -> Sequence:
     """Read one PoseTrack 2017 or 2018 file (ground truth or predictions) into a Sequence.
 
     The format is chosen as poseval does: a top-level ``annolist`` means 2017, anything else 2018.
     """
-    data = load_json(path)
+    data = read_json(path)
     if not isinstance(data, dict):
         raise EvalError(f"{path} holds a JSON {type(data).__name__}, not an object with "
                         "'annolist' (PoseTrack 2017) or 'images'/'annotations' (PoseTrack 2018).")
