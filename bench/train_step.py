@@ -16,10 +16,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from bench.machine import emit
-from pose.training.config import load_train_config
-from pose.training.data import load_records, make_dataset
-from pose.training.distributed import Process
-from pose.training.trainer import Trainer
+from training.config import load_train_config
+from training.data import load_records, make_dataset
+from training.distributed import Process
+from training.trainer import Trainer
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "coco"
 

@@ -15,29 +15,18 @@ ids: the id itself) and a file name gives its number by its stem (`000000000785.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from common.jsonio import read_json
 from detection.errors import DetectionError
 
 PERSON_CATEGORY = 1
 _POSETRACK_ID_MIN = 10**10
 """PoseTrack image ids are `1` + 6-digit video + 4-digit frame, i.e. at least 10**10."""
-
-
-def _read_json(path: Path) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except OSError as exc:
-        raise DetectionError(f"cannot read the detections file {path} ({exc.strerror}).") from exc
-    except json.JSONDecodeError as exc:
-        raise DetectionError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, "
-                             f"column {exc.colno}).") from exc
 
 
 def _is_number(value: object) -> bool:
@@ -169,7 +158,7 @@ def from_file(path: str | os.PathLike, images: str | os.PathLike | None = None
     """Read precomputed person detections; `images`: a COCO/PoseTrack annotation file whose
     `"images"` list gives file names and frame order (optional, see the module docstring)."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path, "detections", error=DetectionError)
     table_data, table_source = None, None
     if isinstance(data, dict):
         if "annotations" not in data:
@@ -185,7 +174,7 @@ def from_file(path: str | os.PathLike, images: str | os.PathLike | None = None
                              f"(COCO results: image_id, bbox, score) belongs.")
     if images is not None:
         table_source = Path(images)
-        annotation = _read_json(table_source)
+        annotation = read_json(table_source, "image list", error=DetectionError)
         if not isinstance(annotation, dict) or "images" not in annotation:
             raise DetectionError(f"{table_source} has no 'images' list to match frames with.")
         table_data = annotation["images"]

@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from detection.errors import DetectionError
-from detection.weights import load_torchvision_weights
+from common.torchvision_weights import load_torchvision_weights
 
 PERSON_LABEL = 1
 """Label of "person" in torchvision's COCO category list (and in Keypoint R-CNN's two classes)."""

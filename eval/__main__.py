@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from typing import Callable, Sequence
 
 from eval.errors import EvalError
-from eval.jsonio import write_json
+from common.cli import run_cli
+from common.jsonio import write_json
 from eval.posetrack import MOTP_NOTE, evaluate_folders, format_tables
 from eval.posetrack_submission import check_submission
 
@@ -34,7 +34,7 @@ def _posetrack(args: argparse.Namespace) -> int:
             cells = [scores.total(metric) for metric in ("mAP", "MOTA")]
             print(f"{name:<28}" + "".join(f"{v:>7.1f}" if v == v else f"{'-':>7}" for v in cells))
     if args.json:
-        write_json(args.json, result.to_json())
+        write_json(args.json, result.to_json(), error=EvalError)
     return 0
 
 
@@ -98,14 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=sys.stderr)
-    try:
-        return int(args.run(args) or 0)
-    except EvalError as error:
-        if args.debug:
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return run_cli(args.run, args)
 
 
 if __name__ == "__main__":

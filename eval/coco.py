@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from eval.errors import EvalError
-from eval.jsonio import read_json, write_json
+from common.jsonio import read_json, write_json
 from pose.oks import oks_nms
 from pose.skeleton import COCO
 
@@ -40,7 +40,7 @@ def _load_ground_truth(path: str | os.PathLike):
     """Read a COCO keypoint annotation file into a pycocotools COCO object (prints silenced)."""
     from pycocotools.coco import COCO as CocoApi
 
-    data = read_json(path, "ground-truth")
+    data = read_json(path, "ground-truth", error=EvalError)
     missing = [key for key in ("images", "annotations", "categories")
                if not isinstance(data, dict) or not isinstance(data.get(key), list)]
     if missing:
@@ -129,7 +129,7 @@ def evaluate_keypoints(gt_json_path: str | os.PathLike,
     gt = _load_ground_truth(gt_json_path)
     if isinstance(results, (str, os.PathLike)):
         source = f"results file {results}"
-        results = read_json(results, "results")
+        results = read_json(results, "results", error=EvalError)
     else:
         source = "results list"
         results = list(results)
@@ -234,5 +234,5 @@ def cli(args: argparse.Namespace) -> int:
     print(" | ".join(f"{100.0 * value:6.2f}" if value >= 0 else f"{'n/a':>6}"
                      for value in stats.values()))
     if args.json:
-        write_json(args.json, stats)
+        write_json(args.json, stats, error=EvalError)
     return 0

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from eval.errors import EvalError
-from eval.jsonio import read_json, write_json
+from common.jsonio import read_json, write_json
 from pose.skeleton import MPII
 from pose.skeleton import MPII_GROUPS as GROUPS
 
@@ -153,7 +153,7 @@ def _array(path: str, index: int, field: str, value: Any, *shapes: tuple[int, ..
 
 
 def _load_gt_json(path: str) -> tuple[list[str | None], np.ndarray, np.ndarray, np.ndarray]:
-    records = read_json(path, "ground-truth")
+    records = read_json(path, "ground-truth", error=EvalError)
     if not isinstance(records, list) or not records:
         raise EvalError(f"{path} must be a non-empty list of MPII records (HRNet layout).")
     joints, vis, boxes = [], [], []
@@ -204,7 +204,7 @@ def _load_predictions(path: str, images: list[str | None], one_based: bool) -> n
         preds = np.asarray(data["preds"], dtype=np.float64)
         one_based = True  # the official pred.mat already holds 1-based coordinates
     else:
-        entries = read_json(path, "predictions")
+        entries = read_json(path, "predictions", error=EvalError)
         if not isinstance(entries, list) or not all(isinstance(e, dict) and "joints" in e
                                                     for e in entries):
             raise EvalError(f"{path} must be a list of {{image, joints}} objects.")
@@ -253,5 +253,5 @@ def cli(args: argparse.Namespace) -> int:
     print(f"Mean@0.1 as the HRNet code computes it (threshold 0.11): "
           f"{result['Mean@0.1 (HRNet code, threshold 0.11)']:.2f}")
     if args.json:
-        write_json(args.json, result)
+        write_json(args.json, result, error=EvalError)
     return 0

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from eval.errors import EvalError
-from eval.jsonio import read_json
-from pose.files import atomic_open
+from common.jsonio import read_json
+from common.files import atomic_open
 from pose.skeleton import POSETRACK18, POSETRACK18_TO_POSEVAL
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def read_sequence(path: str | os.PathLike) -> Sequence:
 
     The format is chosen as poseval does: a top-level ``annolist`` means 2017, anything else 2018.
     """
-    data = read_json(path)
+    data = read_json(path, error=EvalError)
     if not isinstance(data, dict):
         raise EvalError(f"{path} holds a JSON {type(data).__name__}, not an object with "
                         "'annolist' (PoseTrack 2017) or 'images'/'annotations' (PoseTrack 2018).")

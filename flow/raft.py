@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torchvision.models import WeightsEnum
 
-from detection.weights import load_torchvision_weights
+from common.torchvision_weights import load_torchvision_weights
 from flow.errors import FlowError
 from flow.frames import check_pair, field_from_tensor, padded_batch
 

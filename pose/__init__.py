@@ -10,7 +10,7 @@ import importlib
 
 _EXPORTS = {
     "build_model": "pose.hrnet",
-    "load_checkpoint": "pose.checkpoints",
+    "load_checkpoint": "pose.state_dict",
     "PoseEstimator": "pose.estimator",
 }
 __all__ = sorted(_EXPORTS)

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
-
+from common.jsonio import read_yaml
 from pose.errors import PoseError
 from pose.skeleton import KEYPOINT_SETS
 
@@ -188,11 +187,7 @@ def _resolve_path(source: str | os.PathLike) -> Path:
 
 
 def _read_yaml(path: Path) -> Mapping:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as error:
-        raise PoseError(f"cannot read model config {path}: {error}") from None
+    data = read_yaml(path, "model config", error=PoseError)
     if not isinstance(data, Mapping):
         raise PoseError(f"model config {path} holds no mapping of keys")
     return data

@@ -1,5 +1,6 @@
 """The one exception type of the ``pose`` package."""
+from common.errors import UserError
 
 
-class PoseError(Exception):
+class PoseError(UserError):
     """A pose-model, config or checkpoint problem, carrying one sentence a user can act on."""

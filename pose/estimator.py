@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import replace
 from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from pose.checkpoints import REGISTRY, load_checkpoint, resolve_weights
 from pose.config import ConfigSource, ModelConfig, load_model_config
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
 from pose.devices import resolve_device
@@ -23,6 +21,9 @@ from pose.errors import PoseError
 from pose.heatmaps import HeatmapCodec, flip_average
 from pose.hrnet import HRNet, build_model, fold_batchnorm
 from pose.skeleton import KEYPOINT_SETS, KeypointSet
+from pose.state_dict import load_checkpoint
+from pose.weights import resolve_weights
+from pose.weights_registry import with_keypoint_set_of
 
 __all__ = ["PoseEstimator"]
 
@@ -76,10 +77,7 @@ class PoseEstimator:
         given, load it strictly; keyword arguments go to the constructor."""
         config = load_model_config(config_source)
         weights_path = None if weights is None else resolve_weights(weights)  # fail before building
-        if isinstance(weights, str) and weights in REGISTRY:
-            # registered weights say which joints they predict (PoseTrack18 weights share COCO's
-            # network configs but not its joint order or flip pairs)
-            config = replace(config, keypoint_set=REGISTRY[weights].keypoint_set)
+        config = with_keypoint_set_of(config, weights)
         model = build_model(config)
         if weights_path is not None:
             load_checkpoint(model, weights_path)

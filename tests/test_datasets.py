@@ -80,7 +80,7 @@ def _one_person_coco(keypoints):
 
 def test_malformed_file_is_one_sentence(tmp_path):
     path = _write(tmp_path, "broken.json", "{not json")
-    with pytest.raises(PoseError, match=r"broken\.json could not be read as JSON"):
+    with pytest.raises(PoseError, match=r"broken\.json is not valid JSON"):
         load_coco_persons(path, tmp_path, 0.75)
     with pytest.raises(PoseError, match=r"nothing\.json does not exist"):
         load_mpii(tmp_path / "nothing.json", tmp_path)

@@ -94,7 +94,7 @@ def test_malformed_files_name_file_and_problem(tmp_path, content, problem):
 
 
 def test_missing_file_and_other_categories(tmp_path):
-    with pytest.raises(DetectionError, match="cannot read the detections file"):
+    with pytest.raises(DetectionError, match="detections file .*absent.json does not exist"):
         detection.from_file(tmp_path / "absent.json")
     path = tmp_path / "dets.json"
     path.write_text(json.dumps({"annotations": [

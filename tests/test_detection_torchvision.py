@@ -10,7 +10,7 @@ import torch
 from torchvision.models import detection as tv_detection
 
 import detection
-import detection.weights
+import common.torchvision_weights
 from detection import DetectionError
 from detection.torchvision_detector import person_boxes
 
@@ -55,7 +55,7 @@ def test_weights_with_the_hash_of_their_name_load(torch_home, random_weights, mo
     source, digest, state = random_weights
     name = f"{NAME}-{digest[:8]}.pth"
     (torch_home / name).write_bytes(source.read_bytes())
-    monkeypatch.setattr(detection.weights, "expected_file_name", lambda url: name)
+    monkeypatch.setattr(common.torchvision_weights, "expected_file_name", lambda url: name)
     detector = detection.create(NAME, score_threshold=0.3)
     loaded = detector.model.state_dict()
     for key in ("backbone.body.0.0.weight", "roi_heads.box_predictor.cls_score.weight"):
@@ -67,7 +67,7 @@ def test_weights_with_a_wrong_hash_are_refused(torch_home, random_weights, monke
     wrong = "0" * 8 if not digest.startswith("0" * 8) else "1" * 8
     name = f"{NAME}-{wrong}.pth"
     (torch_home / name).write_bytes(source.read_bytes())
-    monkeypatch.setattr(detection.weights, "expected_file_name", lambda url: name)
+    monkeypatch.setattr(common.torchvision_weights, "expected_file_name", lambda url: name)
     with pytest.raises(DetectionError, match=f"sha256 starts with {digest[:8]}, its name says "
                                              f"{wrong}"):
         detection.create(NAME)
@@ -80,7 +80,7 @@ def test_weights_of_another_model_are_refused(torch_home, monkeypatch):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     name = f"{NAME}-{digest[:8]}.pth"
     path.rename(torch_home / name)
-    monkeypatch.setattr(detection.weights, "expected_file_name", lambda url: name)
+    monkeypatch.setattr(common.torchvision_weights, "expected_file_name", lambda url: name)
     with pytest.raises(DetectionError, match="does not fit the model"):
         detection.create(NAME)
 

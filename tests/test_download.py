@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 from tqdm import tqdm
 
-from pose.checkpoints import REGISTRY, main, resolve_weights
-from pose.download import cache_dir, download, weights_dir
+from pose.checkpoints import main
+from pose.weights import resolve_weights
+from pose.weights_registry import REGISTRY
+from common.download import cache_dir, download, weights_dir
+from common.errors import DownloadError
 from pose.errors import PoseError
 
 PAYLOAD = bytes(range(256)) * 4099  # ~1 MB, more than one read chunk
@@ -105,7 +108,7 @@ def test_good_transfer_lands_whole_in_the_cache(server, home, digest):
 def test_wrong_hash_leaves_nothing_and_names_both_hashes(server, home):
     _, base = server
     wrong = "0" * 64
-    with pytest.raises(PoseError) as caught:
+    with pytest.raises(DownloadError) as caught:
         download(f"{base}/good.pth", weights_dir() / "good.pth", sha256=wrong, timeout=5)
     message = str(caught.value)
     assert wrong in message and PAYLOAD_SHA256 in message
@@ -115,14 +118,14 @@ def test_wrong_hash_leaves_nothing_and_names_both_hashes(server, home):
 
 def test_wrong_hash_prefix_is_reported_as_a_prefix(server, home):
     _, base = server
-    with pytest.raises(PoseError, match="sha256 starting with deadbeef was expected"):
+    with pytest.raises(DownloadError, match="sha256 starting with deadbeef was expected"):
         download(f"{base}/good.pth", weights_dir() / "good.pth", sha256="deadbeef", timeout=5)
     assert _files(weights_dir()) == []
 
 
 def test_truncated_transfer_leaves_nothing(server, home):
     _, base = server
-    with pytest.raises(PoseError) as caught:
+    with pytest.raises(DownloadError) as caught:
         download(f"{base}/short.pth", weights_dir() / "short.pth", timeout=5)
     assert f"stopped after 1000 of {len(PAYLOAD)} bytes" in str(caught.value)
     assert _files(weights_dir()) == []
@@ -130,7 +133,7 @@ def test_truncated_transfer_leaves_nothing(server, home):
 
 def test_stalled_transfer_times_out_and_leaves_nothing(server, home):
     _, base = server
-    with pytest.raises(PoseError, match="the transfer broke off after 1000 bytes"):
+    with pytest.raises(DownloadError, match="the transfer broke off after 1000 bytes"):
         download(f"{base}/stall.pth", weights_dir() / "stall.pth", timeout=0.3)
     assert _files(weights_dir()) == []
 
@@ -140,7 +143,7 @@ def test_interrupted_transfer_leaves_nothing(server, home, monkeypatch):
         def update(self, n=1):
             raise KeyboardInterrupt  # the user presses Ctrl-C after the first chunk
 
-    monkeypatch.setattr("pose.download.tqdm", InterruptedBar)
+    monkeypatch.setattr("common.download.tqdm", InterruptedBar)
     _, base = server
     with pytest.raises(KeyboardInterrupt):
         download(f"{base}/good.pth", weights_dir() / "good.pth", timeout=5)
@@ -149,7 +152,7 @@ def test_interrupted_transfer_leaves_nothing(server, home, monkeypatch):
 
 def test_404_names_url_and_status(server, home):
     _, base = server
-    with pytest.raises(PoseError) as caught:
+    with pytest.raises(DownloadError) as caught:
         download(f"{base}/missing.pth", weights_dir() / "missing.pth", timeout=5)
     message = str(caught.value)
     assert f"{base}/missing.pth" in message and "HTTP 404" in message
@@ -162,13 +165,13 @@ def test_an_existing_file_is_kept_when_a_new_download_fails(server, home):
     target = weights_dir() / "good.pth"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"old")
-    with pytest.raises(PoseError):
+    with pytest.raises(DownloadError):
         download(f"{base}/good.pth", target, sha256="0" * 64, timeout=5)
     assert target.read_bytes() == b"old"
 
 
 def test_a_malformed_hash_is_refused_before_any_transfer(home):
-    with pytest.raises(PoseError, match="neither a 64-digit hex digest"):
+    with pytest.raises(DownloadError, match="neither a 64-digit hex digest"):
         download("http://127.0.0.1:9/x.pth", weights_dir() / "x.pth", sha256="xyz")
 
 

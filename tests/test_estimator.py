@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from pose.checkpoints import load_checkpoint
+from pose.state_dict import load_checkpoint
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
 from pose.errors import PoseError
 from pose.estimator import PoseEstimator

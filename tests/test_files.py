@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from pose.files import atomic_open, atomic_path
+from common.files import atomic_open, atomic_path
 
 
 def test_atomic_open_writes_whole_file_with_usual_mode(tmp_path):

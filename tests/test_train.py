@@ -7,13 +7,13 @@ from train_helpers import tiny_config, torch_threads  # tests/train_helpers.py
 
 from pose.errors import PoseError
 from pose.hrnet import build_model
-from pose.train import main
-from pose.training.config import config_from_dict, config_to_dict, load_train_config
-from pose.training.distributed import Process
-from pose.training.loss import JointsMSELoss
-from pose.training.pretrained import load_imagenet
-from pose.training.state import read_training_checkpoint
-from pose.training.trainer import CHECKPOINT_NAME, Trainer
+from training.train import main
+from training.config import config_from_dict, config_to_dict, load_train_config
+from training.distributed import Process
+from training.loss import JointsMSELoss
+from training.pretrained import load_imagenet
+from training.state import read_training_checkpoint
+from training.trainer import CHECKPOINT_NAME, Trainer
 
 SMALL_INPUT = ("model.image_size=[96,128]", "model.heatmap_size=[24,32]")  # the fixture's size, for speed
 CONFIGS = ("train_coco_w32_256x192", "train_coco_w48_384x288", "train_mpii_w32_256x256",
@@ -107,7 +107,7 @@ def test_resume_repeats_the_uninterrupted_run(reference_dir, tmp_path, one_threa
 def test_cli_errors_are_one_sentence(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "missing.yaml")]) == 1
     message = capsys.readouterr().err.strip()
-    assert message.startswith("error: cannot read training config") and "\n" not in message
+    assert message.startswith("error: training config file") and message.endswith("does not exist.") and "\n" not in message
     assert main(["--config", "configs/train_tiny.yaml", "--resume", str(tmp_path / "none.pt"),
                  "--output-dir", str(tmp_path / "run"),
                  "--set", f"data.train_annotations={tmp_path / 'none.json'}"]) == 1

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pose.training.state import read_training_checkpoint
-from pose.training.trainer import CHECKPOINT_NAME
+from training.state import read_training_checkpoint
+from training.trainer import CHECKPOINT_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +16,7 @@ def test_torchrun_two_ranks_end_with_identical_weights(reference_dir, tmp_path):
     coco = reference_dir / "coco"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "pose.train", "--config", "configs/train_tiny.yaml", "--quiet",
+        "-m", "training.train", "--config", "configs/train_tiny.yaml", "--quiet",
         "--output-dir", str(tmp_path), "--epochs", "2", "--batch-size", "2", "--workers", "0",
         "--set", "model.image_size=[96,128]", "--set", "model.heatmap_size=[24,32]", "--set", "optim.max_steps=2", "--set", "val.every=0", "--set", "augment.enabled=true",
         "--set", f"data.train_annotations={coco / 'test_coco.json'}", "--set", f"data.train_images={coco}",

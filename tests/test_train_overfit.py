@@ -22,10 +22,10 @@ import dataclasses
 import torch
 from train_helpers import tiny_config, torch_threads  # tests/train_helpers.py
 
-from pose.training.data import load_records
-from pose.training.distributed import Process
-from pose.training.trainer import BEST_NAME, Trainer
-from pose.training.validate import validate_coco
+from training.data import load_records
+from training.distributed import Process
+from training.trainer import BEST_NAME, Trainer
+from training.validate import validate_coco
 
 
 def test_tiny_hrnet_overfits_the_coco_sample(reference_dir, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from pose.training.config import TrainConfig, load_train_config
+from training.config import TrainConfig, load_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

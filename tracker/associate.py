@@ -22,7 +22,7 @@ from eval.posetrack_format import Sequence, read_folder, read_sequence, write_po
 from flow.propagate import move_poses
 from pose.skeleton import POSETRACK18
 from tracker.association import Associator
-from tracker.cli import run_cli
+from common.cli import run_cli
 from tracker.config import AssociationOptions, load_track_config
 from tracker.errors import TrackerError
 from tracker.outputs import check_output_dir

@@ -17,7 +17,7 @@ import numpy as np
 
 from eval.posetrack_format import Frame as PoseTrackFrame
 from eval.posetrack_format import Person, Sequence, write_posetrack17, write_posetrack18
-from pose.files import atomic_open
+from common.files import atomic_open
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.config import OutputOptions
 from tracker.errors import TrackerError

@@ -26,10 +26,10 @@ from tqdm import tqdm
 
 import detection
 import flow
-from pose.checkpoints import REGISTRY
+from pose.weights_registry import preferred_weights
 from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
-from tracker.cli import run_cli
+from common.cli import run_cli
 from tracker.config import PRESETS, TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
 from tracker.outputs import VideoOutputs, check_output_dir
@@ -128,11 +128,9 @@ def my_videos(videos: list[str]) -> list[str]:
 
 def default_weights(pose_config: str) -> str:
     """The registry name of the preferred weights for a model config in configs/."""
-    name = Path(pose_config).name
-    for tag in WEIGHT_TAGS:
-        for entry in REGISTRY.values():
-            if entry.config == name and entry.name.endswith("." + tag):
-                return entry.name
+    name = preferred_weights(pose_config, WEIGHT_TAGS)
+    if name is not None:
+        return name
     raise TrackerError(f"no known weights fit the model config {pose_config}; pass --pose-weights PATH.")
 
 

@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from pose.files import atomic_path
+from common.files import atomic_path
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from pose.crops import box_to_center_scale
-from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat, read_json
+from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat
+from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.skeleton import COCO, KeypointSet
 
@@ -66,7 +67,7 @@ def load_coco_persons(annotation_file: str | os.PathLike, image_dir: str | os.Pa
     the file and the annotation id for malformed entries, and for a missing image file.
     """
     source = Path(annotation_file)
-    data = read_json(source, "COCO keypoint annotation")
+    data = read_json(source, "COCO keypoint annotation", error=PoseError)
     images = _images_by_id(data, source)
     if not isinstance(data.get("annotations"), list):
         raise PoseError(f"{source} is not a COCO keypoint file: it has no list of 'annotations'.")
@@ -106,10 +107,10 @@ def load_coco_detections(detection_file: str | os.PathLike, annotation_file: str
     come from the `images` list of `annotation_file`. Joints are zeros with visibility 0.
     """
     source = Path(detection_file)
-    detections = read_json(source, "person detection")
+    detections = read_json(source, "person detection", error=PoseError)
     if not isinstance(detections, list):
         raise PoseError(f"{source} is not a detection results file: expected a list of boxes.")
-    images = _images_by_id(read_json(annotation_file, "COCO keypoint annotation"), Path(annotation_file))
+    images = _images_by_id(read_json(annotation_file, "COCO keypoint annotation", error=PoseError), Path(annotation_file))
     records = []
     for number, det in enumerate(detections):
         name = f"detection {number}"

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from pose.crops import PADDING, PIXEL_STD
-from pose.datasets.records import PersonRecord, check_images_exist, read_json
+from pose.datasets.records import PersonRecord, check_images_exist
+from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.skeleton import MPII
 
@@ -38,7 +39,7 @@ def load_mpii(annotation_file: str | os.PathLike, image_dir: str | os.PathLike,
     entry or one without any labelled joint, and for a missing image file.
     """
     source = Path(annotation_file)
-    data = read_json(source, "MPII annotation")
+    data = read_json(source, "MPII annotation", error=PoseError)
     if not isinstance(data, list):
         raise PoseError(f"{source} is not an MPII annotation file: expected a list of persons.")
     num_joints = MPII.num_joints

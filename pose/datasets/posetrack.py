@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from pose.crops import box_to_center_scale
-from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat, read_json
+from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat
+from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.skeleton import POSETRACK18
 
@@ -48,7 +49,7 @@ def load_posetrack18(annotations: str | os.PathLike, image_root: str | os.PathLi
     """
     records = []
     for source in _annotation_files(Path(annotations)):
-        data = read_json(source, "PoseTrack 2018 annotation")
+        data = read_json(source, "PoseTrack 2018 annotation", error=PoseError)
         if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
                 or not isinstance(data.get("annotations"), list):
             raise PoseError(f"{source} is not a PoseTrack 2018 file: it needs 'images' and 'annotations' lists.")

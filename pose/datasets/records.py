@@ -5,8 +5,6 @@ knows the file and the record, and the training dataset only ever sees this one 
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,18 +34,6 @@ class PersonRecord:
     visibility: np.ndarray
     box: np.ndarray
     score: float = 1.0
-
-
-def read_json(path: str | os.PathLike, what: str) -> Any:
-    """Parse a JSON annotation file, or raise PoseError naming the file and what it should hold."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise PoseError(f"{what} file {path} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise PoseError(f"{what} file {path} could not be read as JSON ({exc}).") from None
 
 
 def joints_from_flat(values: Any, num_joints: int, source: Path, record: str) -> tuple[np.ndarray, np.ndarray]:

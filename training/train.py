@@ -1,6 +1,6 @@
-"""Train the HRNet pose network on COCO, MPII or PoseTrack: `python -m pose.train --config FILE`.
+"""Train the HRNet pose network on COCO, MPII or PoseTrack: `python -m training.train --config FILE`.
 
-Alone or under `torchrun --nproc_per_node N -m pose.train ...` (DistributedDataParallel). Writes
+Alone or under `torchrun --nproc_per_node N -m training.train ...` (DistributedDataParallel). Writes
 into the config's `output_dir`: `checkpoint.pt` every epoch (for `--resume`), `best.pt` (the
 model of the best validation score) and `train.log`. Flags override keys of the YAML file;
 `--set section.key=value` overrides any key.
@@ -12,10 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
-from eval.errors import EvalError
-from pose.errors import PoseError
+from common.cli import run_cli
 
-log = logging.getLogger("pose.train")
+log = logging.getLogger("training.train")
 
 # Flags that are shorthands for a config key.
 _SHORTHANDS = {
@@ -25,8 +24,8 @@ _SHORTHANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of `python -m pose.train`."""
-    parser = argparse.ArgumentParser(prog="python -m pose.train", description=__doc__.splitlines()[0])
+    """The command line of `python -m training.train`."""
+    parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="training YAML (configs/train_*.yaml)")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt of an earlier run")
     parser.add_argument("--output-dir", help="folder for checkpoints and the log (config key output_dir)")
@@ -60,9 +59,9 @@ def _log_to_file(output_dir: Path) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Train as `args` say; returns a summary (epochs run, best score, checkpoint folder)."""
-    from pose.training import distributed
-    from pose.training.config import load_train_config
-    from pose.training.trainer import Trainer
+    from training import distributed
+    from training.config import load_train_config
+    from training.trainer import Trainer
 
     config = load_train_config(args.config, overrides_from_args(args))
     process = distributed.start(config.device)
@@ -82,15 +81,11 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: prints the summary; on error one sentence on stderr and exit code 1."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        summary = run(args)
-    except (PoseError, EvalError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return run_cli(_train_and_report, build_parser().parse_args(argv))
+
+
+def _train_and_report(args: argparse.Namespace) -> int:
+    summary = run(args)
     print(f"trained {summary['epochs']} epochs; best validation score {summary['best_score']}; "
           f"checkpoints in {summary['output_dir']}")
     return 0

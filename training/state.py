@@ -3,7 +3,7 @@
 `checkpoint.pt` holds everything `--resume` needs to continue exactly: model, optimizer, scheduler
 and AMP scaler states, the next epoch, the best score so far, the per-epoch history, the torch RNG
 state and the config as a dict. `best.pt` holds the model of the best validation score; both keep
-the weights under `model`, so `pose.checkpoints.read_state_dict` reads either.
+the weights under `model`, so `pose.state_dict.read_state_dict` reads either.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from pose.errors import PoseError
-from pose.files import atomic_path
+from common.files import atomic_path
 
 FORMAT = "hrtrack-train-1"
 

@@ -23,17 +23,18 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from pose.checkpoints import load_checkpoint, resolve_weights
+from pose.state_dict import load_checkpoint
+from pose.weights import resolve_weights
 from pose.errors import PoseError
 from pose.hrnet import build_model
-from pose.training.config import TrainConfig, config_to_dict
-from pose.training.data import load_records, make_dataset
-from pose.training.distributed import Process, gather_strings, mean_over_ranks, weight_digest
-from pose.training.loss import JointsMSELoss
-from pose.training.pretrained import load_imagenet, official_init
-from pose.training.state import (read_training_checkpoint, restore_scheduler, scheduler_state,
+from training.config import TrainConfig, config_to_dict
+from training.data import load_records, make_dataset
+from training.distributed import Process, gather_strings, mean_over_ranks, weight_digest
+from training.loss import JointsMSELoss
+from training.pretrained import load_imagenet, official_init
+from training.state import (read_training_checkpoint, restore_scheduler, scheduler_state,
                                  write_training_checkpoint)
-from pose.training.validate import validate_coco, validate_mpii
+from training.validate import validate_coco, validate_mpii
 
 log = logging.getLogger(__name__)
 

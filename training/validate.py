@@ -20,7 +20,8 @@ from eval.coco import evaluate_keypoints, rescore_and_nms
 from pose.config import ModelConfig
 from pose.crops import PIXEL_STD
 from pose.datasets.dataset import read_rgb
-from pose.datasets.records import PersonRecord, read_json
+from pose.datasets.records import PersonRecord
+from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.estimator import PoseEstimator
 
@@ -65,7 +66,7 @@ def validate_coco(model: nn.Module, config: ModelConfig, records: Sequence[Perso
 
 def mpii_head_boxes(annotation_file: str | os.PathLike) -> np.ndarray:
     """Head boxes (N,4) of an MPII JSON whose records carry `headbox`; PoseError naming the first without."""
-    data = read_json(annotation_file, "MPII annotation")
+    data = read_json(annotation_file, "MPII annotation", error=PoseError)
     boxes = []
     for number, entry in enumerate(data):
         if "headbox" not in entry:

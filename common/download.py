@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pose.errors import PoseError
-from pose.files import atomic_path
+from common.files import atomic_path
+from common.errors import DownloadError
 
 __all__ = ["cache_dir", "weights_dir", "download"]
 
@@ -41,7 +41,7 @@ def weights_dir() -> Path:
     return cache_dir() / "checkpoints"
 
 
-class _TransferFailed(Exception):
+class TransferFailed(Exception):
     """Internal: a download went wrong; `reason` is a clause (no capital, no full stop)."""
 
     def __init__(self, reason: str):
@@ -55,7 +55,7 @@ def _check_digest_spec(sha256: str | None) -> str | None:
         return None
     digest = sha256.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{%d,64}" % _MIN_PREFIX_DIGITS, digest):
-        raise PoseError(f"sha256 {sha256!r} is neither a 64-digit hex digest nor a hex prefix of "
+        raise DownloadError(f"sha256 {sha256!r} is neither a 64-digit hex digest nor a hex prefix of "
                         f"at least {_MIN_PREFIX_DIGITS} digits.")
     return digest
 
@@ -68,10 +68,10 @@ def _transfer(url: str, target: Path, expected: str | None, progress: bool,
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         error.close()
-        raise _TransferFailed(f"the server answered HTTP {error.code} {error.reason}") from None
+        raise TransferFailed(f"the server answered HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise _TransferFailed(f"the server could not be reached ({reason})") from None
+        raise TransferFailed(f"the server could not be reached ({reason})") from None
     digest = hashlib.sha256()
     received = 0
     with response:
@@ -85,7 +85,7 @@ def _transfer(url: str, target: Path, expected: str | None, progress: bool,
                 try:
                     chunk = response.read1(_CHUNK_BYTES)
                 except (OSError, http.client.HTTPException) as error:
-                    raise _TransferFailed(f"the transfer broke off after {received} bytes "
+                    raise TransferFailed(f"the transfer broke off after {received} bytes "
                                           f"({error})") from None
                 if not chunk:
                     break
@@ -96,30 +96,30 @@ def _transfer(url: str, target: Path, expected: str | None, progress: bool,
             sink.flush()
             os.fsync(sink.fileno())
     if expected_bytes is not None and received != expected_bytes:
-        raise _TransferFailed(f"the transfer stopped after {received} of {expected_bytes} bytes")
+        raise TransferFailed(f"the transfer stopped after {received} of {expected_bytes} bytes")
     actual = digest.hexdigest()
     if expected is not None and not actual.startswith(expected):
         kind = "sha256" if len(expected) == 64 else "sha256 starting with"
-        raise _TransferFailed(f"the file has sha256 {actual} but {kind} {expected} was expected "
+        raise TransferFailed(f"the file has sha256 {actual} but {kind} {expected} was expected "
                               "(the server sent a different or damaged file)")
 
 
-def _fetch(url: str, destination: str | os.PathLike, sha256: str | None, progress: bool,
+def fetch(url: str, destination: str | os.PathLike, sha256: str | None, progress: bool,
           timeout: float) -> Path:
-    """Like `download`, but failures raise `_TransferFailed` so callers can word the sentence."""
+    """Like `download`, but failures raise `TransferFailed` so callers can word the sentence."""
     target = Path(destination)
     expected = _check_digest_spec(sha256)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise _TransferFailed(f"the folder {target.parent} cannot be created ({error.strerror})") \
+        raise TransferFailed(f"the folder {target.parent} cannot be created ({error.strerror})") \
             from None
     LOG.info("downloading %s to %s", url, target)
     try:
         with atomic_path(target) as partial:
             _transfer(url, partial, expected, progress, timeout)
     except OSError as error:  # writing the partial file or renaming it
-        raise _TransferFailed(f"writing {target} failed ({error})") from None
+        raise TransferFailed(f"writing {target} failed ({error})") from None
     return target
 
 
@@ -130,10 +130,10 @@ def download(url: str, destination: str | os.PathLike, sha256: str | None = None
     `sha256` is a full hex digest or a leading part of one (at least 8 digits, checked as a
     prefix, as the `-1a2b3c4d` in published file names). A progress bar shows on a terminal
     when `progress` is true. A failed, wrong-hash or interrupted download leaves no file behind
-    and raises PoseError with one sentence.
+    and raises DownloadError with one sentence.
     """
     try:
-        return _fetch(url, destination, sha256, progress, timeout)
-    except _TransferFailed as failure:
-        raise PoseError(f"Downloading {url} failed: {failure.reason}; nothing was saved.") \
+        return fetch(url, destination, sha256, progress, timeout)
+    except TransferFailed as failure:
+        raise DownloadError(f"Downloading {url} failed: {failure.reason}; nothing was saved.") \
             from None

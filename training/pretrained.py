@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pose.checkpoints import read_state_dict
+from pose.state_dict import read_state_dict
 
 log = logging.getLogger(__name__)
 

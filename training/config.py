@@ -29,6 +29,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from common.jsonio import read_yaml
 from pose.config import ModelConfig, load_model_config
 from pose.datasets.augment import AugmentConfig
 from pose.errors import PoseError
@@ -117,11 +118,7 @@ _SECTIONS = {"data": DataConfig, "augment": AugmentConfig, "optim": OptimConfig,
 def load_train_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> TrainConfig:
     """Read a training YAML and apply `section.key=value` overrides (values parsed as YAML)."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PoseError(f"cannot read training config {path}: {exc}") from None
+    raw = read_yaml(path, "training config", error=PoseError) or {}
     if not isinstance(raw, dict):
         raise PoseError(f"training config {path} holds no mapping of keys.")
     for override in overrides:

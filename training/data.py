@@ -9,7 +9,7 @@ from pose.datasets.posetrack import load_posetrack18
 from pose.datasets.records import PersonRecord
 from pose.errors import PoseError
 from pose.skeleton import KEYPOINT_SETS
-from pose.training.config import TrainConfig
+from training.config import TrainConfig
 
 
 def _check_keypoint_set(config: TrainConfig) -> None:

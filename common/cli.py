@@ -1,0 +1,96 @@
+"""The one runner of every `python -m` command: logging set-up, one-sentence errors, Ctrl-C and closed pipes.
+
+A command's `run(args)` returns its exit status. What the user sees on failure is decided here once:
+a `UserError` prints `error: <sentence>` and exits 1; Ctrl-C (or SIGTERM, which the tracker turns into
+Ctrl-C) prints `interrupted` with what the command says it kept and exits 130; a reader that closed the
+pipe (`| head`) ends the command quietly; a full disk on standard output is one sentence. `--debug`
+shows the traceback instead and turns on debug logging.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Callable
+
+from common.errors import UserError
+
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away exits with
+INTERRUPTED_STATUS = 130  # 128 + SIGINT
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record comes (a test's capture, a redirected stream)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # logging.StreamHandler.__init__ assigns it; the property wins
+        pass
+
+
+def configure_logging(*, debug: bool = False, quiet: bool = False) -> None:
+    """Log records as `LEVEL name: message` on stderr; debug with --debug, warnings only with --quiet.
+
+    Safe to call once per command run in one process: the handler is added once, the level set each time.
+    """
+    root = logging.getLogger()
+    if not any(isinstance(handler, _StderrHandler) for handler in root.handlers):
+        root.addHandler(_StderrHandler())
+    root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def run_cli(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """Call `run(args)` and turn what it raises into an exit status and at most one line on stderr."""
+    debug = bool(getattr(args, "debug", False))
+    configure_logging(debug=debug, quiet=bool(getattr(args, "quiet", False)))
+    try:
+        status = int(run(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return SIGPIPE_STATUS
+    except UserError as error:
+        if debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as interruption:
+        if debug:
+            raise
+        print(f"interrupted. {interruption}".rstrip(" ."), file=sys.stderr)
+        return INTERRUPTED_STATUS
+    except OSError as error:
+        if debug or error.filename is not None or not _is_stdout_failure():
+            raise
+        _silence_stdout()
+        print(f"error: cannot write the output: {error.strerror}.", file=sys.stderr)
+        return 1
+
+
+def _is_stdout_failure() -> bool:
+    """True when standard output can no longer be written (a full disk, a closed descriptor)."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return False
