@@ -44,7 +44,8 @@ def looped_clip(loops: int, folder: Path) -> Path:
     """The clip repeated `loops` times, written as an MP4 (the clip itself for 1)."""
     if loops == 1:
         return CLIP
-    from tracker.video import VideoSource, VideoWriter
+    from tracker.video import VideoSource
+    from tracker.video_writer import VideoWriter
 
     frames = [frame.image for frame in VideoSource(CLIP)]
     target = folder / f"loop{loops}.mp4"

@@ -17,7 +17,7 @@ from tracker import run as run_module
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
 from tracker.run import Models, main, my_videos, track_video
-from tracker.video import VideoWriter
+from tracker.video_writer import VideoWriter
 
 
 class StubEstimator:

@@ -14,7 +14,8 @@ import pytest
 
 from tracker import video
 from tracker.errors import TrackerError
-from tracker.video import Frame, VideoSource, VideoWriter, prefetched
+from tracker.video import VideoFrame, VideoSource, prefetched
+from tracker.video_writer import VideoWriter
 
 CLIP = "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
 
@@ -83,7 +84,7 @@ def test_prefetch_stays_a_bounded_number_of_frames_ahead():
 
     def produce(index):
         produced.append(index)
-        return Frame(index, 0.0, None)
+        return VideoFrame(index, 0.0, None)
 
     frames = prefetched(produce, range(1000), depth=4)
     assert next(frames).index == 0
@@ -98,7 +99,7 @@ def test_errors_in_the_reading_thread_reach_the_consumer():
     def produce(index):
         if index == 2:
             raise OSError("disk gone")
-        return Frame(index, 0.0, None)
+        return VideoFrame(index, 0.0, None)
 
     with pytest.raises(OSError, match="disk gone"):
         list(prefetched(produce, range(5), depth=2))

@@ -24,7 +24,8 @@ from tracker.errors import TrackerError
 from tracker.render import draw_tracks
 from tracker.smoothing import PoseSmoother
 from tracker.timing import StageTimer
-from tracker.video import VideoInfo, VideoWriter
+from tracker.video import VideoInfo
+from tracker.video_writer import VideoWriter
 
 # Joint angles of the analysis table: (vertex joint, the two joints its arms point to).
 ANGLE_JOINTS = tuple(

@@ -16,7 +16,7 @@ from tracker.association import Associator
 from tracker.config import TrackConfig
 from tracker.outputs import FrameResult
 from tracker.timing import StageTimer
-from tracker.video import Frame
+from tracker.video import VideoFrame
 
 # (frame index, image file name or None, RGB image) -> person boxes (N,5) float32
 BoxSource = Callable[[int, "str | None", np.ndarray], np.ndarray]
@@ -50,7 +50,7 @@ class Pipeline:
         self._previous_poses = np.zeros((0, self.keypoint_set.num_joints, 3), np.float32)
         self._processed = 0
 
-    def step(self, frame: Frame) -> FrameResult:
+    def step(self, frame: VideoFrame) -> FrameResult:
         """Tracked poses of one frame; an undecodable frame (image None) gives an empty result."""
         empty = FrameResult(frame.index, frame.time, self._previous_poses[:0], np.zeros((0, 5), np.float32),
                             np.zeros(0, np.int64), None, frame.name)

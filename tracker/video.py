@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from common.files import atomic_path
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ class VideoInfo:
 
 
 @dataclass(frozen=True)
-class Frame:
+class VideoFrame:
     """One frame of a source: its index in the source, time in seconds and the RGB image.
 
     `image` is None when that frame failed to decode; the index still counts, so numbering holds.
@@ -160,7 +158,7 @@ class _FolderReader(_Reader):
 class VideoSource:
     """Frames `start, start+stride, ... < end` of a video file or image folder, read ahead in a thread.
 
-    Iterate it (once) to get `Frame`s in order. A frame that fails to decode comes out with
+    Iterate it (once) to get `VideoFrame`s in order. A frame that fails to decode comes out with
     `image=None` after a logged warning. `folder_fps` is the frame rate assumed for image folders.
     """
 
@@ -195,7 +193,7 @@ class VideoSource:
         src = self.source_info
         return VideoInfo(len(self.indices), src.width, src.height, src.fps / self.stride)
 
-    def _decode(self, index: int) -> Frame:
+    def _decode(self, index: int) -> VideoFrame:
         seconds = index / self.source_info.fps if self.source_info.fps > 0 else 0.0
         start = time.perf_counter()
         try:
@@ -204,13 +202,13 @@ class VideoSource:
             log.warning("frame %d of %s could not be decoded (%s); skipping it", index, self.path, error)
             image = None
         self.decode_seconds += time.perf_counter() - start
-        return Frame(index, seconds, image, self._reader.name(index))
+        return VideoFrame(index, seconds, image, self._reader.name(index))
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[VideoFrame]:
         yield from prefetched(self._decode, self.indices, self._prefetch)
 
 
-def prefetched(produce: Callable[[int], Frame], indices: range, depth: int) -> Iterator[Frame]:
+def prefetched(produce: Callable[[int], VideoFrame], indices: range, depth: int) -> Iterator[VideoFrame]:
     """Call `produce` on each index in a daemon thread, `depth` results ahead of the consumer.
 
     Exceptions in the thread re-raise in the consumer; leaving the loop early stops the thread.
@@ -251,67 +249,3 @@ def prefetched(produce: Callable[[int], Frame], indices: range, depth: int) -> I
             while True:
                 slots.get_nowait()
         thread.join(timeout=5.0)
-
-
-_codec_that_opened: list[str] = []  # filled by the first writer: the probe runs once per process
-
-
-@contextlib.contextmanager
-def _silent_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null: FFmpeg prints its failed H.264 probe there, not via OpenCV."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
-    """Open a VideoWriter with H.264 (avc1) where this OpenCV build can, else MPEG-4 Part 2 (mp4v)."""
-    for code in _codec_that_opened or ["avc1", "mp4v"]:
-        with _silent_stderr():
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*code), fps, size)
-        if writer.isOpened():
-            _codec_that_opened[:] = [code]
-            return writer, code
-        writer.release()
-    raise TrackerError(f"OpenCV cannot write an MP4 video at {path} (neither avc1 nor mp4v opened); "
-                       "check that the output folder is writable and OpenCV has FFmpeg support.")
-
-
-class VideoWriter:
-    """Writes RGB frames to an MP4 that appears under `path` only when `close()` succeeds.
-
-    Use as a context manager: leaving the block with an exception leaves no file behind.
-    """
-
-    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int):
-        self.path = Path(path)
-        self.size = (int(width), int(height))
-        self.fps = float(fps) if fps > 0 else 30.0
-        self.frames = 0
-        self._stack = contextlib.ExitStack()
-        self._writer: cv2.VideoWriter | None = None
-        self.codec = ""
-
-    def __enter__(self) -> "VideoWriter":
-        tmp = self._stack.enter_context(atomic_path(self.path))
-        self._writer, self.codec = _open_writer(tmp, self.fps, self.size)
-        return self
-
-    def write(self, image_rgb: np.ndarray) -> None:
-        """Append one uint8 HxWx3 RGB frame of the writer's size."""
-        if image_rgb.shape[1::-1] != self.size:
-            raise TrackerError(f"frame of size {image_rgb.shape[1]}x{image_rgb.shape[0]} does not match the "
-                               f"video's {self.size[0]}x{self.size[1]}.")
-        self._writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-        self.frames += 1
-
-    def __exit__(self, kind, error, trace) -> None:
-        if self._writer is not None:
-            self._writer.release()
-        self._stack.__exit__(kind, error, trace)
