@@ -23,6 +23,7 @@ import numpy as np
 
 from common.jsonio import read_json
 from detection.errors import DetectionError
+from detection.protocol import FrameKey
 
 PERSON_CATEGORY = 1
 _POSETRACK_ID_MIN = 10**10
@@ -99,6 +100,10 @@ class PrecomputedDetections:
     def image_ids(self) -> list[object]:
         """Ids of the images that have at least one person box, in file order."""
         return list(self._boxes)
+
+    def boxes(self, frame: FrameKey, image: np.ndarray | None = None) -> np.ndarray:
+        """The `BoxSource` call: boxes of the frame by its file name when known, else by its index."""
+        return self.boxes_for(frame.index, frame.file_name)
 
     def boxes_for(self, frame_index: int, file_name: str | os.PathLike | None = None) -> np.ndarray:
         """(N,5) float32 x1,y1,x2,y2,score of one frame, by `file_name` if given, else by index.

@@ -10,6 +10,7 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from detection.errors import DetectionError
+from detection.protocol import FrameKey
 from common.torchvision_weights import load_torchvision_weights
 
 PERSON_LABEL = 1
@@ -65,6 +66,10 @@ class TorchvisionDetector:
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
+
+    def boxes(self, frame: FrameKey, image: np.ndarray) -> np.ndarray:
+        """The `BoxSource` call: person boxes (N,5) of one RGB frame (the key is not needed)."""
+        return self.detect([image])[0]
 
     @torch.inference_mode()
     def detect(self, frames: list[np.ndarray]) -> list[np.ndarray]:

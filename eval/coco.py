@@ -19,7 +19,7 @@ import numpy as np
 
 from eval.errors import EvalError
 from common.jsonio import read_json, write_json
-from pose.oks import oks_nms
+from pose.oks import oks_nms, rescore
 from pose.skeleton import COCO
 
 __all__ = ["STAT_NAMES", "evaluate_keypoints", "rescore_and_nms", "add_arguments", "cli"]
@@ -186,14 +186,7 @@ def rescore_and_nms(
         if array is not None and np.shape(array) != (count, 2):
             raise EvalError(f"{name}s must have shape ({count}, 2), got {np.shape(array)}.")
 
-    # The official prediction array is float32 and its loop adds joint scores left to right in
-    # float32; a sequential float32 cumsum repeats that sum bit for bit (adding 0.0 is exact).
-    joint_scores = poses[:, :, 2].astype(np.float32)
-    confident = joint_scores > vis_threshold
-    confident_count = confident.sum(axis=1)
-    totals = np.cumsum(np.where(confident, joint_scores, np.float32(0.0)), axis=1)[:, -1]
-    mean_score = totals / np.maximum(confident_count, 1).astype(np.float32)
-    scores = box_scores * np.where(confident_count > 0, mean_score, np.float32(0.0)).astype(np.float64)
+    scores = rescore(poses, box_scores, vis_threshold)
 
     _, first_seen = np.unique(image_ids, return_index=True)
     results = []

@@ -84,3 +84,4 @@ def merge_boxes(detected: np.ndarray, propagated: np.ndarray, iou_threshold: flo
     keep = nms(torch.from_numpy(both[:, :4]), torch.from_numpy(both[:, 4]),
                float(iou_threshold)).numpy()
     return both[keep], keep
+

@@ -107,3 +107,17 @@ def oks_nms(
                              sigmas, vis_threshold)[0]
         order = rest[overlap <= threshold]
     return keep
+
+
+def rescore(poses: np.ndarray, box_scores: np.ndarray, keypoint_threshold: float) -> np.ndarray:
+    """The official test's pose score: box score x mean of the joint scores above the threshold -> (N,) float64.
+
+    A pose with no joint above the threshold scores 0. The mean is taken in float32, adding joint
+    scores left to right as the official loop does (a sequential float32 cumsum repeats it bit for bit).
+    """
+    joint_scores = np.asarray(poses)[:, :, 2].astype(np.float32)
+    confident = joint_scores > keypoint_threshold
+    count = confident.sum(axis=1)
+    totals = np.cumsum(np.where(confident, joint_scores, np.float32(0.0)), axis=1)[:, -1]
+    mean = totals / np.maximum(count, 1).astype(np.float32)
+    return np.asarray(box_scores, np.float64) * np.where(count > 0, mean, np.float32(0.0)).astype(np.float64)

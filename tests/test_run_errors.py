@@ -35,12 +35,13 @@ class StubEstimator:
 
 
 def stub_models(stop_at: int | None = None, error: type[BaseException] = KeyboardInterrupt) -> Models:
-    def boxes(index, name, image):
-        if index == stop_at:
-            raise error("stopped by the test")
-        return np.array([[10 + index, 8, 40 + index, 44, 0.9]], np.float32)
+    class StubBoxes:
+        def boxes(self, frame, image):
+            if frame.index == stop_at:
+                raise error("stopped by the test")
+            return np.array([[10 + frame.index, 8, 40 + frame.index, 44, 0.9]], np.float32)
 
-    return Models(StubEstimator(), boxes, flow.create("none"))
+    return Models(StubEstimator(), StubBoxes(), flow.create("none"))
 
 
 

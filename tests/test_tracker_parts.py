@@ -55,21 +55,21 @@ def _pose(x: float, y: float) -> np.ndarray:
 def test_ids_follow_people_end_after_max_age_and_are_never_reused():
     associator = Associator(COCO.sigmas, oks_threshold=0.3, keypoint_threshold=0.2, max_age=2)
     a, b = _pose(0, 0), _pose(300, 0)
-    assert associator.step(np.stack([a, b])).tolist() == [0, 1]
-    assert associator.step(np.stack([b + [2, 1, 0], a + [1, 2, 0]])).tolist() == [1, 0]
-    assert associator.step(np.stack([a])).tolist() == [0]
-    assert associator.step(np.stack([a])).tolist() == [0]  # b unseen twice: its track ends
-    assert associator.step(np.stack([a, b])).tolist() == [0, 2]
+    assert associator.assign(np.stack([a, b])).tolist() == [0, 1]
+    assert associator.assign(np.stack([b + [2, 1, 0], a + [1, 2, 0]])).tolist() == [1, 0]
+    assert associator.assign(np.stack([a])).tolist() == [0]
+    assert associator.assign(np.stack([a])).tolist() == [0]  # b unseen twice: its track ends
+    assert associator.assign(np.stack([a, b])).tolist() == [0, 2]
 
 
 def test_tracks_are_compared_through_their_propagated_poses():
     associator = Associator(COCO.sigmas, oks_threshold=0.3, keypoint_threshold=0.2, max_age=5)
     pose = _pose(0, 0)
-    associator.step(pose[None])
+    associator.assign(pose[None])
     shift = np.array([80.0, 0.0, 0.0], np.float32)
     move = lambda poses: poses + shift  # noqa: E731  (flow moved everything 80 px right)
-    assert associator.step((pose + shift)[None], move).tolist() == [0]
-    assert associator.step((pose + 3 * shift)[None]).tolist() == [1]  # without flow it is someone else
+    assert associator.assign((pose + shift)[None], move).tolist() == [0]
+    assert associator.assign((pose + 3 * shift)[None]).tolist() == [1]  # without flow it is someone else
 
 
 def test_pose_areas_span_visible_joints():

@@ -19,7 +19,6 @@ import numpy as np
 
 import flow
 from eval.posetrack_format import Sequence, read_folder, read_sequence, write_posetrack17, write_posetrack18
-from flow.propagate import move_poses
 from pose.skeleton import POSETRACK18
 from tracker.association import Associator
 from common.cli import run_cli
@@ -66,19 +65,14 @@ def associate_sequence(sequence: Sequence, options: AssociationOptions, flow_est
     With `flow_estimator` and `frames_dir`, tracks move by the flow between consecutive frames;
     otherwise they stay where they were last seen (zero motion). Frames are taken in file order.
     """
+    moving = flow_estimator is not None and frames_dir is not None
     associator = Associator(POSETRACK18.sigmas, oks_threshold=options.oks_threshold,
-                            keypoint_threshold=options.keypoint_threshold, max_age=options.max_age)
-    previous = None
+                            keypoint_threshold=options.keypoint_threshold, max_age=options.max_age,
+                            flow=flow_estimator if moving else None)
     frames = []
     for frame in sequence.frames:
-        move = None
-        if flow_estimator is not None and frames_dir is not None:
-            image = _image(frames_dir, frame.file_name)
-            if previous is not None and associator.tracks.live:
-                field = flow_estimator.flow(previous, image)
-                move = lambda poses, field=field: move_poses(poses, field)  # noqa: E731
-            previous = image
-        ids = associator.step(person_poses(frame), move)
+        motion = associator.carry(_image(frames_dir, frame.file_name) if moving else None)
+        ids = associator.assign(person_poses(frame), motion)
         persons = [dataclasses.replace(person, track_id=None if track_id < 0 else int(track_id))
                    for person, track_id in zip(frame.persons, ids.tolist())]
         frames.append(dataclasses.replace(frame, persons=persons))

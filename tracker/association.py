@@ -11,7 +11,10 @@ from typing import Callable
 
 import numpy as np
 
+from flow.propagate import move_poses
+from flow.protocol import FlowEstimator
 from pose.oks import oks_matrix
+from tracker.timing import StageTimer
 from tracker.tracks import TrackSet
 
 
@@ -49,27 +52,59 @@ def greedy_match(similarity: np.ndarray, threshold: float) -> list[tuple[int, in
     return pairs
 
 
-class Associator:
-    """Gives each frame's poses track ids; keeps the tracks between frames.
+Motion = Callable[[np.ndarray], np.ndarray]
+"""Carries (N,K,3) poses of the previous frame into the current one (a flow field, applied)."""
 
-    `sigmas` are the OKS sigmas of the poses' keypoint set (`pose.skeleton`).
+
+class Associator:
+    """Gives each frame's poses track ids, carrying the tracks from frame to frame by optical flow.
+
+    The per-frame step of both `tracker.run` and `tracker.associate`: `carry(image)` computes the flow
+    from the previous frame (when there are tracks to move) and returns it as a `Motion`; `assign(poses,
+    motion)` moves the tracks by it and matches. `flow` None means zero motion. `sigmas` are the OKS
+    sigmas of the poses' keypoint set (`pose.skeleton`).
     """
 
-    def __init__(self, sigmas: np.ndarray, *, oks_threshold: float, keypoint_threshold: float, max_age: int):
+    def __init__(self, sigmas: np.ndarray, *, oks_threshold: float, keypoint_threshold: float, max_age: int,
+                 flow: FlowEstimator | None = None, timer: StageTimer | None = None):
         self.sigmas = np.asarray(sigmas, np.float64)
         self.oks_threshold = oks_threshold
         self.keypoint_threshold = keypoint_threshold
-        self.tracks = TrackSet(max_age, keypoint_threshold)
+        self.flow = flow
+        self.timer = timer or StageTimer()
+        self._tracks = TrackSet(max_age, keypoint_threshold)
+        self._previous_image: np.ndarray | None = None
 
-    def step(self, poses: np.ndarray, move: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-        """Track ids (N,) int64 for this frame's poses (N,K,3); `move` carries last frame's poses here."""
-        self.tracks.propagate(move)
-        matches: list[tuple[int, int]] = []
-        if self.tracks.live and len(poses):
-            previous = self.tracks.poses()
-            similarity = oks_matrix(previous, poses,
-                                    pose_areas(previous, self.keypoint_threshold),
-                                    pose_areas(poses, self.keypoint_threshold),
-                                    self.sigmas, vis_threshold=self.keypoint_threshold)
-            matches = greedy_match(similarity, self.oks_threshold)
-        return self.tracks.update(np.asarray(poses, np.float32), matches)
+    def carry(self, image: np.ndarray | None) -> Motion | None:
+        """The motion from the previous image to `image`, or None (no flow, no previous image, no tracks).
+
+        `image` becomes the previous image of the next call.
+        """
+        previous, self._previous_image = self._previous_image, image
+        if self.flow is None or previous is None or image is None or not self._tracks.live:
+            return None
+        with self.timer("flow"):
+            field = self.flow.flow(previous, image)
+        return lambda poses: move_poses(poses, field)
+
+    def assign(self, poses: np.ndarray, motion: Motion | None = None) -> np.ndarray:
+        """Track ids (N,) int64 for this frame's poses (N,K,3); `motion` carries the tracks here first."""
+        with self.timer("associate"):
+            self._tracks.propagate(motion)
+            matches: list[tuple[int, int]] = []
+            if self._tracks.live and len(poses):
+                previous = self._tracks.poses()
+                similarity = oks_matrix(previous, poses,
+                                        pose_areas(previous, self.keypoint_threshold),
+                                        pose_areas(poses, self.keypoint_threshold),
+                                        self.sigmas, vis_threshold=self.keypoint_threshold)
+                matches = greedy_match(similarity, self.oks_threshold)
+            return self._tracks.update(np.asarray(poses, np.float32), matches)
+
+    def live_tracks(self) -> int:
+        """How many tracks are alive (seen within the last `max_age` frames)."""
+        return len(self._tracks.live)
+
+    def tracks_started(self) -> int:
+        """How many tracks were started so far (ids are 0 .. this - 1)."""
+        return self._tracks.next_id

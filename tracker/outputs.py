@@ -10,7 +10,6 @@ import contextlib
 import csv
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from common.files import atomic_open
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.config import OutputOptions
 from tracker.errors import TrackerError
+from tracker.pipeline import FrameResult
 from tracker.render import draw_tracks
 from tracker.smoothing import PoseSmoother
 from tracker.timing import StageTimer
@@ -34,21 +34,6 @@ ANGLE_JOINTS = tuple(
     for vertex, first, second in (("elbow", "shoulder", "wrist"), ("knee", "hip", "ankle"),
                                   ("hip", "shoulder", "knee"), ("shoulder", "hip", "elbow"))
 )
-
-
-@dataclass
-class FrameResult:
-    """One processed frame: poses (N,K,3) float32 in the model's keypoint set, boxes (N,5) float32,
-    track ids (N,) int64 (-1: untracked), frame index and time (s), and the RGB image (or None
-    when the frame failed to decode)."""
-
-    index: int
-    time: float
-    poses: np.ndarray
-    boxes: np.ndarray
-    ids: np.ndarray
-    image: np.ndarray | None
-    name: str | None = None
 
 
 def to_posetrack18(poses: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:

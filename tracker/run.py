@@ -26,6 +26,9 @@ from tqdm import tqdm
 
 import detection
 import flow
+from detection.protocol import BoxSource
+from flow.protocol import FlowEstimator
+from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
 from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
@@ -33,7 +36,7 @@ from common.cli import run_cli
 from tracker.config import PRESETS, TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
 from tracker.outputs import VideoOutputs, check_output_dir
-from tracker.pipeline import BoxSource, Pipeline
+from tracker.pipeline import Pipeline
 from tracker.timing import StageTimer
 from tracker.video import VideoSource
 
@@ -138,9 +141,9 @@ def default_weights(pose_config: str) -> str:
 class Models:
     """What the pipeline runs, built once for all videos."""
 
-    estimator: PoseEstimator
+    estimator: PoseModel
     boxes: BoxSource
-    flow: object
+    flow: FlowEstimator
 
 
 def build_models(config: TrackConfig, device: str) -> Models:
@@ -149,15 +152,13 @@ def build_models(config: TrackConfig, device: str) -> Models:
     weights = config.pose.weights or default_weights(pose_config)
     estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
                                           batch_size=config.pose.batch_size)
+    boxes: BoxSource
     if config.detection.detections:
-        detections = detection.from_file(config.detection.detections)
-        boxes: BoxSource = lambda index, name, image: detections.boxes_for(index, name)  # noqa: E731
+        boxes = detection.from_file(config.detection.detections)
     else:
-        detector = detection.create(config.detection.detector, device=device,
-                                    score_threshold=config.detection.min_box_score)
-        boxes = lambda index, name, image: detector.detect([image])[0]  # noqa: E731
-    options = {} if config.flow.name in ("dis", "none") else {"device": device}
-    return Models(estimator, boxes, flow.create(config.flow.name, **options))
+        boxes = detection.create(config.detection.detector, device=device,
+                                 score_threshold=config.detection.min_box_score)
+    return Models(estimator, boxes, flow.create(config.flow.name, device=device))
 
 
 @dataclass
@@ -208,7 +209,7 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
         finally:
             bar.close()
     stages = {"decode": source.decode_seconds, **timer.seconds}
-    summary = VideoSummary(source.path.name, frames, persons, pipeline.associator.tracks.next_id,
+    summary = VideoSummary(source.path.name, frames, persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, interrupted)
     if interrupted:
         raise KeyboardInterrupt(summary.line())

@@ -48,9 +48,10 @@ class TrackSet:
     def update(self, poses: np.ndarray, matches: list[tuple[int, int]]) -> np.ndarray:
         """Apply one frame's matches (track index, pose index); unmatched poses start new tracks.
 
-        Returns the track id of every pose, int64 (N,); a pose with no joint above the keypoint
-        threshold cannot be tracked and gets -1. Tracks unmatched this frame age by one and end
-        when `unseen` reaches `max_age`.
+        Returns the track id of every pose, int64 (N,). A pose with no joint above the keypoint
+        threshold cannot be matched later, so it gets an id of its own but starts no live track:
+        every written person carries an id (PoseTrack's MOT drops a sequence with a person
+        lacking one). Tracks unmatched this frame age by one and end when `unseen` reaches `max_age`.
         """
         ids = np.full(len(poses), -1, np.int64)
         matched_tracks = set()
@@ -66,8 +67,9 @@ class TrackSet:
                 track.unseen += 1
         self.live = [track for track in self.live if track.unseen < self.max_age]
         trackable = (poses[:, :, 2] > self.keypoint_threshold).any(axis=1)
-        for pose_index in np.flatnonzero((ids < 0) & trackable):
-            self.live.append(Track(self.next_id, np.asarray(poses[pose_index], np.float32).copy()))
+        for pose_index in np.flatnonzero(ids < 0):
+            if trackable[pose_index]:
+                self.live.append(Track(self.next_id, np.asarray(poses[pose_index], np.float32).copy()))
             ids[pose_index] = self.next_id
             self.next_id += 1
         return ids
