@@ -1,2 +1,2 @@
-"""The bottom layer every hrtrack package may use: atomic files, checked downloads, one JSON/YAML
-reader, the typed config loader and the CLI runner. It imports no other hrtrack package."""
+"""The bottom layer every hrtrack package may use: the base error type, atomic files, checked downloads,
+one JSON/YAML reader, the CLI runner and quiet native libraries. It imports no other hrtrack package."""

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from common.files import atomic_path
 from common.errors import DownloadError
+from common.files import atomic_path
 
 __all__ = ["cache_dir", "weights_dir", "download"]
 
@@ -42,7 +42,8 @@ def weights_dir() -> Path:
 
 
 class TransferFailed(Exception):
-    """Internal: a download went wrong; `reason` is a clause (no capital, no full stop)."""
+    """A download went wrong (raised by `fetch`); `reason` is a clause (no capital, no full stop) for
+    the caller's own sentence."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -56,7 +57,7 @@ def _check_digest_spec(sha256: str | None) -> str | None:
     digest = sha256.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{%d,64}" % _MIN_PREFIX_DIGITS, digest):
         raise DownloadError(f"sha256 {sha256!r} is neither a 64-digit hex digest nor a hex prefix of "
-                        f"at least {_MIN_PREFIX_DIGITS} digits.")
+                            f"at least {_MIN_PREFIX_DIGITS} digits.")
     return digest
 
 
@@ -86,7 +87,7 @@ def _transfer(url: str, target: Path, expected: str | None, progress: bool,
                     chunk = response.read1(_CHUNK_BYTES)
                 except (OSError, http.client.HTTPException) as error:
                     raise TransferFailed(f"the transfer broke off after {received} bytes "
-                                          f"({error})") from None
+                                         f"({error})") from None
                 if not chunk:
                     break
                 sink.write(chunk)
@@ -101,7 +102,7 @@ def _transfer(url: str, target: Path, expected: str | None, progress: bool,
     if expected is not None and not actual.startswith(expected):
         kind = "sha256" if len(expected) == 64 else "sha256 starting with"
         raise TransferFailed(f"the file has sha256 {actual} but {kind} {expected} was expected "
-                              "(the server sent a different or damaged file)")
+                             "(the server sent a different or damaged file)")
 
 
 def fetch(url: str, destination: str | os.PathLike, sha256: str | None, progress: bool,

@@ -16,15 +16,11 @@ class FrameKey:
     """Which frame boxes are asked for.
 
     `index`: the frame's index in its video or folder (0-based, before any stride). `file_name`: the
-    image's path for frames read from files (POSIX separators; as long as the source knows it).
-    `image_id`: a dataset's image id (PoseTrack: 1VVVVVVFFFF) when the frames come with annotations.
-    `sequence`: the video's or folder's name (a PoseTrack sequence such as 003418_mpii_test).
+    image's file name for frames read from a folder, None for video files.
     """
 
     index: int
     file_name: str | None = None
-    image_id: int | None = None
-    sequence: str | None = None
 
 
 @runtime_checkable

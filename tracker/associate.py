@@ -73,7 +73,7 @@ def associate_sequence(sequence: Sequence, options: AssociationOptions, flow_est
     for frame in sequence.frames:
         motion = associator.carry(_image(frames_dir, frame.file_name) if moving else None)
         ids = associator.assign(person_poses(frame), motion)
-        persons = [dataclasses.replace(person, track_id=None if track_id < 0 else int(track_id))
+        persons = [dataclasses.replace(person, track_id=int(track_id))
                    for person, track_id in zip(frame.persons, ids.tolist())]
         frames.append(dataclasses.replace(frame, persons=persons))
     return dataclasses.replace(sequence, frames=frames, problems=[])

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 import configs
+from common.jsonio import read_yaml
 from tracker.errors import TrackerError
 
 CONFIG_DIR = Path(configs.__file__).resolve().parent
@@ -116,13 +116,7 @@ _SECTIONS = (PoseOptions, DetectionOptions, FlowOptions, PoseFilterOptions, Asso
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise TrackerError(f"config file {path} does not exist.") from None
-    except yaml.YAMLError as error:
-        raise TrackerError(f"config file {path} is not valid YAML ({str(error).splitlines()[0]}).") from None
+    data = read_yaml(path, "config", error=TrackerError)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -179,7 +179,7 @@ class VideoOutputs:
             scores = np.where(kept, keypoints[:, 2], 0.0)
             keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
             box = tuple(float(v) for v in result.boxes[person, :4])
-            persons.append(Person(track_id=None if track_id < 0 else int(track_id), keypoints=keypoints,
+            persons.append(Person(track_id=int(track_id), keypoints=keypoints,
                                   scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
         # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
         return PoseTrackFrame(file_name=file_name, image_id=None, persons=persons, ignore_regions=[],

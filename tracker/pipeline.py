@@ -42,12 +42,11 @@ class Pipeline:
     """Tracks poses through the frames of one video; call `step` per frame, in order."""
 
     def __init__(self, estimator: PoseModel, boxes: BoxSource, flow: FlowEstimator, config: TrackConfig,
-                 timer: StageTimer | None = None, *, sequence: str | None = None):
+                 timer: StageTimer | None = None):
         self.estimator = estimator
         self.box_source = boxes
         self.config = config
         self.timer = timer or StageTimer()
-        self.sequence = sequence
         self.keypoint_set = estimator.keypoint_set
         association = config.association
         self.associator = Associator(self.keypoint_set.sigmas, oks_threshold=association.oks_threshold,
@@ -87,7 +86,7 @@ class Pipeline:
         if not detect_now:
             return np.zeros((0, 5), np.float32)
         with self.timer("detect"):
-            key = FrameKey(frame.index, frame.name, sequence=self.sequence)
+            key = FrameKey(frame.index, frame.name)
             detected = np.asarray(self.box_source.boxes(key, frame.image), np.float32).reshape(-1, 5)
         return detected[detected[:, 4] >= self.config.detection.min_box_score]
 
