@@ -13,7 +13,8 @@ import pytest
 
 from eval.posetrack import evaluate
 from eval.posetrack_format import read_folder
-from tracker.associate import associate_sequence, main
+from tracker.associate import main
+from tracker.posetrack_association import associate_sequence
 from tracker.config import load_track_config
 
 
