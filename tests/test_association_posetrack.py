@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from eval.posetrack import evaluate
-from eval.posetrack_format import read_folder
+from eval.posetrack_read import read_folder
 from tracker.associate import main
 from tracker.posetrack_association import associate_sequence
 from tracker.config import load_track_config

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import flow
-from eval.posetrack_format import read_sequence
+from eval.posetrack_read import read_sequence
 from pose.skeleton import COCO
 from tracker import track as track_module
 from tracker.config import load_track_config

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.posetrack_format import Frame as PoseTrackFrame
-from eval.posetrack_format import Person, Sequence, write_posetrack17, write_posetrack18
+from eval.posetrack_types import Frame as PoseTrackFrame
+from eval.posetrack_types import Person, Sequence
+from eval.posetrack_write import write_posetrack17, write_posetrack18
 from common.files import atomic_open
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.config import OutputOptions

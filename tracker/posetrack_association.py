@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 
 import flow
-from eval.posetrack_format import Sequence, read_folder, read_sequence, write_posetrack17, write_posetrack18
+from eval.posetrack_read import read_folder, read_sequence
+from eval.posetrack_types import Sequence
+from eval.posetrack_write import write_posetrack17, write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.config import AssociationOptions, load_track_config
 from tracker.errors import TrackerError
