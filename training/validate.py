@@ -22,7 +22,7 @@ from pose.crops import PIXEL_STD
 from pose.datasets.dataset import read_rgb
 from pose.datasets.records import PersonRecord
 from common.jsonio import read_json
-from pose.errors import PoseError
+from training.errors import TrainingError
 from pose.estimator import PoseEstimator
 
 log = logging.getLogger(__name__)
@@ -60,17 +60,17 @@ def validate_coco(model: nn.Module, config: ModelConfig, records: Sequence[Perso
     """COCO AP/AR (fractions) of the model on the validation persons (GT or detection boxes)."""
     results = coco_results(records, predict(model, config, records, **predict_options))
     if not results:
-        raise PoseError(f"validation produced no poses for {annotation_file}; check the validation boxes.")
+        raise TrainingError(f"validation produced no poses for {annotation_file}; check the validation boxes.")
     return evaluate_keypoints(annotation_file, results)
 
 
 def mpii_head_boxes(annotation_file: str | os.PathLike) -> np.ndarray:
-    """Head boxes (N,4) of an MPII JSON whose records carry `headbox`; PoseError naming the first without."""
-    data = read_json(annotation_file, "MPII annotation", error=PoseError)
+    """Head boxes (N,4) of an MPII JSON whose records carry `headbox`; TrainingError naming the first without."""
+    data = read_json(annotation_file, "MPII annotation", error=TrainingError)
     boxes = []
     for number, entry in enumerate(data):
         if "headbox" not in entry:
-            raise PoseError(f"record {number} in {annotation_file} has no 'headbox' [x1, y1, x2, y2]; "
+            raise TrainingError(f"record {number} in {annotation_file} has no 'headbox' [x1, y1, x2, y2]; "
                             "PCKh validation needs one per record (or set val.every: 0).")
         boxes.append(np.asarray(entry["headbox"], np.float64))
     return np.stack(boxes)
