@@ -234,7 +234,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "record order, 0-based pixels; or an official pred.mat (1-based)")
     parser.add_argument("--pred-one-based", action="store_true",
                         help="the JSON predictions are already 1-based (MATLAB) pixels")
-    parser.add_argument("--json", metavar="OUT", help="also write all numbers to this JSON file")
+    parser.add_argument("--json", metavar="OUT",
+                        help="also write all numbers to this JSON file (PCKh in percent, as printed; "
+                             "'present' counts joints)")
 
 
 def cli(args: argparse.Namespace) -> int:
