@@ -22,7 +22,8 @@ from common.jsonio import read_json, write_json
 from pose.oks import oks_nms, rescore
 from pose.skeleton import COCO
 
-__all__ = ["STAT_NAMES", "evaluate_keypoints", "in_percent", "rescore_and_nms", "add_arguments", "cli"]
+__all__ = ["STAT_NAMES", "evaluate_keypoints", "format_stats", "in_percent", "rescore_and_nms", "add_arguments",
+           "cli"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,12 @@ def in_percent(stats: dict[str, float]) -> dict[str, float | None]:
     return {name: 100.0 * value if value >= 0 else None for name, value in stats.items()}
 
 
+def format_stats(stats: dict[str, float | None]) -> str:
+    """The 10 stats in percent (from in_percent) as a two-line table, 'n/a' where None."""
+    return "\n".join([" | ".join(f"{name:>6}" for name in stats),
+                      " | ".join(f"{value:6.2f}" if value is not None else f"{'n/a':>6}" for value in stats.values())])
+
+
 def rescore_and_nms(
     poses: np.ndarray,
     box_scores: np.ndarray,
@@ -230,8 +237,7 @@ def cli(args: argparse.Namespace) -> int:
     Raises EvalError for bad input; the caller prints it as one sentence.
     """
     stats = in_percent(evaluate_keypoints(args.gt, args.pred))
-    print(" | ".join(f"{name:>6}" for name in STAT_NAMES))
-    print(" | ".join(f"{value:6.2f}" if value is not None else f"{'n/a':>6}" for value in stats.values()))
+    print(format_stats(stats))
     if args.json:
         write_json(args.json, stats, error=EvalError)
     return 0
