@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 
@@ -147,6 +146,8 @@ class SequenceAccumulator:
 def _assign(allowed: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (rows, cols) using only allowed entries: as many pairs as possible, then the least
     total distance. Forbidden entries cost more than any set of allowed ones could save."""
+    from scipy.optimize import linear_sum_assignment  # here, so that `python -m eval --help` stays fast
+
     rows = np.flatnonzero(allowed.any(axis=1))
     cols = np.flatnonzero(allowed.any(axis=0))
     sub_allowed = allowed[np.ix_(rows, cols)]
