@@ -55,13 +55,21 @@ def coco_results(records: Sequence[PersonRecord], poses: np.ndarray) -> list[dic
                            np.array([r.image_id for r in records]), centers=centers, scales=scales)
 
 
+def predict_coco(model: nn.Module, config: ModelConfig, records: Sequence[PersonRecord],
+                 annotation_file: str | os.PathLike, **predict_options) -> list[dict]:
+    """The COCO keypoint results of the model on the persons' boxes (GT or detections), after the
+    official rescoring and OKS-NMS; TrainingError when there are none."""
+    results = coco_results(records, predict(model, config, records, **predict_options))
+    if not results:
+        raise TrainingError(f"no poses were predicted for {annotation_file}; check the person boxes.")
+    return results
+
+
 def validate_coco(model: nn.Module, config: ModelConfig, records: Sequence[PersonRecord],
                   annotation_file: str | os.PathLike, **predict_options) -> dict[str, float]:
     """COCO AP/AR (fractions) of the model on the validation persons (GT or detection boxes)."""
-    results = coco_results(records, predict(model, config, records, **predict_options))
-    if not results:
-        raise TrainingError(f"validation produced no poses for {annotation_file}; check the validation boxes.")
-    return evaluate_keypoints(annotation_file, results)
+    return evaluate_keypoints(annotation_file, predict_coco(model, config, records, annotation_file,
+                                                            **predict_options))
 
 
 def mpii_head_boxes(annotation_file: str | os.PathLike) -> np.ndarray:
