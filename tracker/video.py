@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from common.stderr import silenced_stderr
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,13 @@ class _Reader:
 _warned_no_decord = False
 
 
+def _library_lines_hidden() -> contextlib.AbstractContextManager:
+    """FFmpeg's and decord's own lines kept off stderr while a file is opened, unless debug logging is on
+    (--debug); the user gets our one sentence instead. Opening runs before the reading thread starts,
+    so no line of ours is lost with them."""
+    return contextlib.nullcontext() if log.isEnabledFor(logging.DEBUG) else silenced_stderr()
+
+
 def _unopenable(path: Path) -> str:
     return f"{path} could not be opened as a video (it is not a video file, or it is damaged)."
 
@@ -91,11 +99,12 @@ def _probe_decord(path: Path) -> VideoInfo | None:
             _warned_no_decord = True
         return None
     try:
-        video = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
-        info = VideoInfo(len(video), 0, 0, float(video.get_avg_fps()))
-        if info.num_frames:
-            height, width = video[0].shape[:2]
-            info = VideoInfo(info.num_frames, int(width), int(height), info.fps)
+        with _library_lines_hidden():
+            video = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+            info = VideoInfo(len(video), 0, 0, float(video.get_avg_fps()))
+            if info.num_frames:
+                height, width = video[0].shape[:2]
+                info = VideoInfo(info.num_frames, int(width), int(height), info.fps)
     except (decord.DECORDError, RuntimeError):
         raise TrackerError(_unopenable(path)) from None
     del video
@@ -110,7 +119,8 @@ class _OpenCVReader(_Reader):
     """
 
     def __init__(self, path: Path, info: VideoInfo | None = None):
-        self._capture = cv2.VideoCapture(str(path))
+        with _library_lines_hidden():
+            self._capture = cv2.VideoCapture(str(path))
         if not self._capture.isOpened():
             raise TrackerError(_unopenable(path))
         self._next = 0
