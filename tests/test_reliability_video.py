@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tracker import video
 from tracker.errors import TrackerError
 from tracker.run import main
 from tracker.video import VideoSource
@@ -40,6 +41,7 @@ def bad_video(request, reference_dir, tmp_path) -> Path:
 def test_a_bad_video_is_our_sentence_and_nothing_else_on_stderr(bad_video, decord_installed, monkeypatch, capfd):
     if not decord_installed:
         monkeypatch.setitem(sys.modules, "decord", None)
+        monkeypatch.setattr(video, "_warned_no_decord", True)  # our own one-time notice is tested elsewhere
     with pytest.raises(TrackerError) as caught:
         VideoSource(bad_video)
     assert str(bad_video) in str(caught.value)

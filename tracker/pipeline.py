@@ -19,7 +19,7 @@ from flow.protocol import FlowEstimator
 from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
-from tracker.association import Associator, Motion
+from tracker.matching import Associator, Motion
 from tracker.config import TrackConfig
 from tracker.timing import StageTimer
 from tracker.video import VideoFrame
