@@ -11,9 +11,9 @@ propagated boxes shrank; the counts stay 3, 4, 6, 8, 10 persons (31), the 11 per
 detected boxes are unchanged, the other 20 (propagated chains) moved by 36 px on average (mean
 |dx|, |dy| of matched joints). Any other change is a change of behaviour and has to be argued.
 
-The files were recorded on an Intel Xeon. On an AMD EPYC every coordinate is the same and scores
-move by up to 8e-6 (oneDNN picks other float32 kernels there), so numbers are compared to 1e-4 and
-everything else exactly.
+Machines differ in the last digits: between an Intel Xeon and an AMD EPYC every coordinate is the
+same and scores move by up to 8e-6 (oneDNN picks other float32 kernels), so numbers are compared to
+1e-4 and everything else exactly.
 """
 from __future__ import annotations
 
