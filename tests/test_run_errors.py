@@ -3,6 +3,7 @@ non-zero exit, and outputs that are either complete for the frames done or absen
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import cv2
@@ -10,6 +11,7 @@ import decord
 import numpy as np
 import pytest
 
+import detection
 import flow
 from eval.posetrack_read import read_sequence
 from pose.skeleton import COCO
@@ -214,3 +216,14 @@ def test_posetrack17_format_and_keypoint_threshold(frames, tmp_path, stubbed):
     sequence = read_sequence(out / "clip.json")
     person = sequence.frames[0].persons[0]
     assert np.all(person.keypoints == 0)  # every joint scored 0.9 < 0.95, so none is written
+
+
+def test_detections_matching_few_frames_are_reported_at_the_end(frames, tmp_path, caplog):
+    detections = tmp_path / "det.json"
+    detections.write_text(json.dumps([{"image_id": 1, "bbox": [4, 4, 20, 30], "score": 0.9}]))
+    models = Models(StubEstimator(), detection.from_file(detections), flow.create("none"))
+    with caplog.at_level(logging.INFO):
+        (tmp_path / "out").mkdir()
+        summary = track_video(str(frames), models, load_track_config(), tmp_path / "out")
+    assert summary.frames == 5
+    assert "only 1 of 5 frames had detections" in caplog.text

@@ -160,6 +160,9 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
                 raise done.stop
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
+    report = getattr(models.boxes, "report_matches", None)
+    if report is not None:  # precomputed detections: how many frames they matched
+        report()
     stages = {"decode": source.decode_seconds, **timer.seconds}
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
