@@ -1,0 +1,83 @@
+"""A torch module compiled by OpenVINO for the CPU, converted once and cached (`openvino_cache`).
+
+Conversion goes through `torch.export` (dynamic axes as asked, e.g. the batch, so that any number
+of crops runs) and `openvino.convert_model`; static axes are fixed to the example's sizes so that
+the CPU plugin can plan for them. Compiling sets the arithmetic (bf16 or f32: INFERENCE_PRECISION_HINT,
+which would otherwise default to bf16 on AMX CPUs) and the thread count.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import openvino
+import torch
+from torch import nn
+
+from pose.runtime.openvino_cache import cache_key, load_entry, openvino_cache_dir, save_entry
+
+__all__ = ["OpenVINONetwork"]
+
+LOG = logging.getLogger(__name__)
+
+_PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16"}
+
+
+class OpenVINONetwork:
+    """`module` (one float32 NCHW input, one or more tensor outputs) run by OpenVINO on the CPU.
+
+    `example` sets the input's shape; `dynamic_axes` lists the axes that may change between calls.
+    `precision` "fp32" or "bf16"; `threads` 0 lets OpenVINO use every core. Calling it with a
+    tensor returns the first output as a float32 CPU tensor; `run` returns every output.
+    """
+
+    def __init__(self, module: nn.Module, example: torch.Tensor, *, precision: str = "fp32",
+                 threads: int = 0, dynamic_axes: Sequence[int] = (0,)) -> None:
+        if precision not in _PRECISION_HINTS:
+            raise ValueError(f"OpenVINO precision must be fp32 or bf16, not {precision!r}")
+        shape = [-1 if axis in dynamic_axes else size for axis, size in enumerate(example.shape)]
+        self.input_shape = openvino.PartialShape(shape)
+        model = _converted(module.eval(), example, dynamic_axes, self.input_shape, precision)
+        config = {"INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.precision = precision
+        self.compiled = openvino.Core().compile_model(model, "CPU", config)
+        self._request = self.compiled.create_infer_request()
+
+    def run(self, inputs: np.ndarray) -> list[np.ndarray]:
+        """Every output (float32 arrays, copies) for one float32 NCHW input array."""
+        self._request.infer({0: np.ascontiguousarray(inputs, dtype=np.float32)})
+        return [self._request.get_output_tensor(index).data.copy()
+                for index in range(len(self.compiled.outputs))]
+
+    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The first output for a CPU float tensor input, as a float32 tensor."""
+        return torch.from_numpy(self.run(inputs.detach().float().contiguous().numpy())[0])
+
+
+def _converted(module: nn.Module, example: torch.Tensor, dynamic_axes: Sequence[int],
+               input_shape: openvino.PartialShape, precision: str) -> openvino.Model:
+    """The OpenVINO model of `module` from the cache, or converted now (one log line) and cached."""
+    folder = openvino_cache_dir() / cache_key(module, str(input_shape), precision)
+    model = load_entry(folder)
+    if model is not None:
+        return model
+    start = time.perf_counter()
+    dims = {axis: torch.export.Dim(f"axis{axis}", min=1) for axis in dynamic_axes}
+    # torch.export fixes an axis of size 1 to 1, so trace a dynamic axis with at least 2
+    traced = torch.zeros([max(size, 2) if axis in dims else size for axis, size in enumerate(example.shape)])
+    with torch.no_grad():
+        exported = torch.export.export(module, (traced,), dynamic_shapes=(dims,))
+    model = openvino.convert_model(exported)
+    model.reshape({model.inputs[0]: input_shape})
+    try:
+        save_entry(folder, model)
+        where = f"cached in {folder}"
+    except OSError as error:
+        where = f"not cached: {error}"
+    LOG.info("converting %s for OpenVINO (took %.1f s), %s", type(module).__name__,
+             time.perf_counter() - start, where)
+    return model
