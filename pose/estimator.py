@@ -26,11 +26,24 @@ from pose.state_dict import load_checkpoint
 from pose.weights import resolve_weights
 from pose.weights_registry import with_keypoint_set_of
 
-__all__ = ["PoseEstimator"]
+__all__ = ["PoseEstimator", "load_network"]
 
 _HALF_DTYPES = (torch.float16, torch.bfloat16)
 _FULL_DTYPES = (torch.float32, torch.float64)
 _TORCH_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def load_network(config_source: ConfigSource, weights: Optional[str | os.PathLike] = None
+                 ) -> tuple[HRNet, ModelConfig]:
+    """The HRNet of a model config with `weights` (a path or a registry name) loaded strictly when
+    given, and the config with the keypoint set those weights were trained for."""
+    config = load_model_config(config_source)
+    weights_path = None if weights is None else resolve_weights(weights)  # fail before building
+    config = with_keypoint_set_of(config, weights)
+    model = build_model(config)
+    if weights_path is not None:
+        load_checkpoint(model, weights_path)
+    return model, config
 
 
 class PoseEstimator:
@@ -97,13 +110,7 @@ class PoseEstimator:
                     **kwargs) -> "PoseEstimator":
         """Build the HRNet of a model config and, when ``weights`` (a path or a registry name) is
         given, load it strictly; keyword arguments go to the constructor."""
-        config = load_model_config(config_source)
-        weights_path = None if weights is None else resolve_weights(weights)  # fail before building
-        config = with_keypoint_set_of(config, weights)
-        model = build_model(config)
-        if weights_path is not None:
-            load_checkpoint(model, weights_path)
-        return cls(model, config, **kwargs)
+        return cls(*load_network(config_source, weights), **kwargs)
 
     def _compiled(self, model: nn.Module, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
         """`model` converted and compiled by OpenVINO for any batch of this config's input size."""

@@ -18,7 +18,7 @@ from torch import nn
 
 from pose.runtime.openvino_cache import cache_key, load_entry, openvino_cache_dir, save_entry
 
-__all__ = ["OpenVINONetwork"]
+__all__ = ["OpenVINONetwork", "converted"]
 
 LOG = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ class OpenVINONetwork:
                  threads: int = 0, dynamic_axes: Sequence[int] = (0,)) -> None:
         if precision not in _PRECISION_HINTS:
             raise ValueError(f"OpenVINO precision must be fp32 or bf16, not {precision!r}")
-        shape = [-1 if axis in dynamic_axes else size for axis, size in enumerate(example.shape)]
-        self.input_shape = openvino.PartialShape(shape)
-        model = _converted(module.eval(), example, dynamic_axes, self.input_shape, precision)
+        model = converted(module, example, dynamic_axes, precision)
         config = {"INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
@@ -58,9 +56,13 @@ class OpenVINONetwork:
         return torch.from_numpy(self.run(inputs.detach().float().contiguous().numpy())[0])
 
 
-def _converted(module: nn.Module, example: torch.Tensor, dynamic_axes: Sequence[int],
-               input_shape: openvino.PartialShape, precision: str) -> openvino.Model:
-    """The OpenVINO model of `module` from the cache, or converted now (one log line) and cached."""
+def converted(module: nn.Module, example: torch.Tensor, dynamic_axes: Sequence[int] = (0,),
+              precision: str = "fp32") -> openvino.Model:
+    """The OpenVINO model (fp32 weights) of `module` in eval mode for inputs shaped like `example`
+    but free along `dynamic_axes`: from the cache, or converted now (one log line) and cached."""
+    module = module.eval()
+    input_shape = openvino.PartialShape([-1 if axis in dynamic_axes else size
+                                         for axis, size in enumerate(example.shape)])
     folder = openvino_cache_dir() / cache_key(module, str(input_shape), precision)
     model = load_entry(folder)
     if model is not None:
