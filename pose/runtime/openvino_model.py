@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,27 +30,47 @@ class OpenVINONetwork:
     """`module` (one float32 NCHW input, one or more tensor outputs) run by OpenVINO on the CPU.
 
     `example` sets the input's shape; `dynamic_axes` lists the axes that may change between calls.
-    `precision` "fp32" or "bf16"; `threads` 0 lets OpenVINO use every core. Calling it with a
-    tensor returns the first output as a float32 CPU tensor; `run` returns every output.
+    `precision` "fp32" or "bf16"; `threads` 0 lets OpenVINO use every core. `shapes_kept` 0
+    converts and compiles one model with those axes free, now; n > 0 converts and compiles a
+    static model per input shape when it first comes instead (each cached on disk; the n last used
+    kept compiled): faster to convert and to run where shapes repeat, as a video's frames do.
+    Calling it with a tensor returns the first output as a float32 CPU tensor; `run` every output.
     """
 
     def __init__(self, module: nn.Module, example: torch.Tensor, *, precision: str = "fp32",
-                 threads: int = 0, dynamic_axes: Sequence[int] = (0,)) -> None:
+                 threads: int = 0, dynamic_axes: Sequence[int] = (0,), shapes_kept: int = 0) -> None:
         if precision not in _PRECISION_HINTS:
             raise ValueError(f"OpenVINO precision must be fp32 or bf16, not {precision!r}")
-        model = converted(module, example, dynamic_axes, precision)
-        config = {"INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
+        self.config = {"INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
         if threads:
-            config["INFERENCE_NUM_THREADS"] = int(threads)
+            self.config["INFERENCE_NUM_THREADS"] = int(threads)
         self.precision = precision
-        self.compiled = openvino.Core().compile_model(model, "CPU", config)
-        self._request = self.compiled.create_infer_request()
+        self.shapes_kept = shapes_kept
+        self._requests: OrderedDict[tuple[int, ...] | None, openvino.InferRequest] = OrderedDict()
+        if shapes_kept:
+            self._module = module
+        else:
+            self._add(None, converted(module, example, dynamic_axes, precision))
+
+    def _add(self, key: tuple[int, ...] | None, model: openvino.Model) -> openvino.InferRequest:
+        self._requests[key] = openvino.Core().compile_model(model, "CPU", self.config).create_infer_request()
+        while len(self._requests) > max(self.shapes_kept, 1):
+            self._requests.popitem(last=False)
+        return self._requests[key]
+
+    def _request(self, shape: tuple[int, ...]) -> openvino.InferRequest:
+        key = shape if self.shapes_kept else None
+        if key not in self._requests:
+            return self._add(key, converted(self._module, torch.zeros(shape), (), self.precision))
+        self._requests.move_to_end(key)
+        return self._requests[key]
 
     def run(self, inputs: np.ndarray) -> list[np.ndarray]:
         """Every output (float32 arrays, copies) for one float32 NCHW input array."""
-        self._request.infer({0: np.ascontiguousarray(inputs, dtype=np.float32)})
-        return [self._request.get_output_tensor(index).data.copy()
-                for index in range(len(self.compiled.outputs))]
+        inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+        request = self._request(inputs.shape)
+        request.infer({0: inputs})
+        return [request.get_output_tensor(index).data.copy() for index in range(len(request.model_outputs))]
 
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
         """The first output for a CPU float tensor input, as a float32 tensor."""
@@ -68,8 +89,9 @@ def converted(module: nn.Module, example: torch.Tensor, dynamic_axes: Sequence[i
     if model is not None:
         return model
     start = time.perf_counter()
-    dims = {axis: torch.export.Dim(f"axis{axis}", min=1) for axis in dynamic_axes}
-    # torch.export fixes an axis of size 1 to 1, so trace a dynamic axis with at least 2
+    # AUTO lets torch.export derive each axis's range (a backbone needs H, W > 32); it fixes an axis
+    # of size 1 to 1, so trace a dynamic axis with at least 2
+    dims = {axis: torch.export.Dim.AUTO for axis in dynamic_axes}
     traced = torch.zeros([max(size, 2) if axis in dims else size for axis, size in enumerate(example.shape)])
     with torch.no_grad():
         exported = torch.export.export(module, (traced,), dynamic_shapes=(dims,))
