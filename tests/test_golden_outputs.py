@@ -23,7 +23,7 @@ def test_clip_outputs_equal_the_stored_files(reference_dir, tmp_path):
                    "--pose-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"),
                    "--pose-weights", str(reference_dir / "hrnet" / "tiny_state_dict.pt"),
                    "--detections", str(EXAMPLES / "clip_detections.json"),
-                   "--config", str(EXAMPLES / "keep_all_poses.yaml")])
+                   "--config", str(EXAMPLES / "keep_all_poses.yaml"), "--runtime", "torch"])
     assert status == 0
     for suffix in ("json", "csv"):
         written = (tmp_path / f"{NAME}.{suffix}").read_bytes()

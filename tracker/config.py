@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import configs
 from common.jsonio import read_yaml
+from pose.runtime.choice import PRECISIONS, RUNTIMES
 from tracker.errors import TrackerError
 
 CONFIG_DIR = Path(configs.__file__).resolve().parent
@@ -87,15 +88,17 @@ class OutputOptions:
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    """Device, frame range and threads."""
+    """Device, network runtime and precision, frame range and threads."""
 
     device: str
+    engine: str
+    precision: str
     start: int
     end: int | None
     stride: int
     folder_fps: float
     prefetch: int
-    torch_threads: int
+    threads: int
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,10 @@ def validate(config: TrackConfig) -> None:
         (config.runtime.start >= 0, "runtime.start (--start) must not be negative"),
         (config.runtime.end is None or config.runtime.end > config.runtime.start,
          "runtime.end (--end) must be greater than runtime.start (--start)"),
-        (config.runtime.torch_threads >= 0, "runtime.torch_threads must be 0 (automatic) or more"),
+        (config.runtime.threads >= 0, "runtime.threads (--threads) must be 0 (automatic) or more"),
+        (config.runtime.engine in RUNTIMES, f"runtime.engine (--runtime) must be one of {', '.join(RUNTIMES)}"),
+        (config.runtime.precision in PRECISIONS,
+         f"runtime.precision (--precision) must be one of {', '.join(PRECISIONS)}"),
     ]
     for ok, sentence in checks:
         if not ok:

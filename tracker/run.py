@@ -4,12 +4,12 @@ For each video (a file, or a folder of frames) it writes, into the output folder
 `<name>.mp4` (skeletons, boxes and track ids drawn), `<name>.json` (PoseTrack 2018 or 2017) and
 `<name>.csv` (one row per joint per person per frame, with joint angles).
 
-Threads: on a CPU, torch gets every core of this process's share (`runtime.torch_threads`
-overrides). The decoding thread sleeps on its bounded queue almost all the time, and flow, crops
+Threads: on a CPU, torch, OpenCV and OpenVINO get every core of this process's share
+(`--threads`, `runtime.threads`, overrides). The decoding thread sleeps on its bounded queue almost all the time, and flow, crops
 and drawing run between forwards in the main thread, so they rarely compete with torch. Measured
 with bench/pipeline.py on an idle 2-core machine: W32 256x192 without flip tracked the clip at
 2.39 frames/s with 2 torch threads and 1.34 with 1. On a machine that other jobs keep busy, torch's
-threads wait for each other (0.14 against 0.27 frames/s there): set `runtime.torch_threads: 1`.
+threads wait for each other (0.14 against 0.27 frames/s there): use `--threads 1`.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
 from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
+from pose.runtime.choice import PRECISIONS, RUNTIMES
 from common.cli import run_cli
 from tracker.config import PRESETS, TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
@@ -71,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     boxes.add_argument("--detections", metavar="FILE", help="precomputed person boxes (COCO results JSON)")
     parser.add_argument("--flow", metavar="NAME", help=f"optical flow: {', '.join(flow.NAMES)}")
     parser.add_argument("--device", help="auto, cpu or cuda[:N] (default auto)")
+    parser.add_argument("--runtime", choices=RUNTIMES, help="network runtime: auto (default: OpenVINO on a CPU, "
+                                                            "torch on CUDA), torch or openvino")
+    parser.add_argument("--precision", choices=PRECISIONS, help="auto (default: bf16 on OpenVINO where the CPU "
+                                                                "has AMX or AVX-512 bf16, else fp32), fp32, bf16, "
+                                                                "fp16 (CUDA)")
+    parser.add_argument("--threads", type=int, metavar="N", help="threads for torch, OpenCV and OpenVINO "
+                                                                 "(default 0: every core; 1 on a busy machine)")
     parser.add_argument("--detect-every", type=int, metavar="N", help="run the detector on every N-th frame")
     parser.add_argument("--no-flip", action="store_true", help="no flip test (half the pose work)")
     parser.add_argument("--batch", type=int, metavar="N", help="crops per pose forward pass")
@@ -99,7 +107,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
         ("output", "format"): args.format, ("output", "smoothing"): True if args.smooth else None,
         ("output", "video"): False if args.no_video else None, ("output", "csv"): False if args.no_csv else None,
         ("runtime", "device"): args.device, ("runtime", "start"): args.start, ("runtime", "end"): args.end,
-        ("runtime", "stride"): args.stride,
+        ("runtime", "stride"): args.stride, ("runtime", "engine"): args.runtime,
+        ("runtime", "precision"): args.precision, ("runtime", "threads"): args.threads,
     }
     overrides: dict[str, dict] = {}
     for (section, key), value in table.items():
@@ -150,14 +159,16 @@ def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names."""
     pose_config = resolve_config_path(config.pose.config)
     weights = config.pose.weights or default_weights(pose_config)
+    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
+                "threads": torch.get_num_threads()}  # the count configure_threads chose
     estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size)
+                                          batch_size=config.pose.batch_size, **networks)
     boxes: BoxSource
     if config.detection.detections:
         boxes = detection.from_file(config.detection.detections)
     else:
         boxes = detection.create(config.detection.detector, device=device,
-                                 score_threshold=config.detection.min_box_score)
+                                 score_threshold=config.detection.min_box_score, **networks)
     return Models(estimator, boxes, flow.create(config.flow.name, device=device))
 
 
@@ -227,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(video).exists():
             raise TrackerError(f"{video} does not exist; give the path of a video file or an image folder.")
     previous = torch.get_num_threads(), cv2.getNumThreads()
-    configure_threads(config.runtime.torch_threads, device)
+    configure_threads(config.runtime.threads, device)
     try:
         models = build_models(config, device)
         for video in videos:
