@@ -1,7 +1,7 @@
 """Tracking a list of videos: build the models once, run the pipeline over each video, write its outputs.
 
-Threads: on a CPU, torch gets every core of this process's share (cores / ranks on this node;
-`runtime.torch_threads` overrides), and OpenCV the same count. Flow, crops and drawing run in the
+Threads: on a CPU, torch, OpenCV and OpenVINO get every core of this process's share (cores / ranks
+on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and drawing run in the
 main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
 """
 from __future__ import annotations
@@ -75,14 +75,16 @@ def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names."""
     pose_config = resolve_config_path(config.pose.config)
     weights = config.pose.weights or default_weights(pose_config)
+    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
+                "threads": torch.get_num_threads()}  # the count configure_threads chose
     estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size)
+                                          batch_size=config.pose.batch_size, **networks)
     boxes: BoxSource
     if config.detection.detections:
         boxes = detection.from_file(config.detection.detections)
     else:
         boxes = detection.create(config.detection.detector, device=device,
-                                 score_threshold=config.detection.min_box_score)
+                                 score_threshold=config.detection.min_box_score, **networks)
     return Models(estimator, boxes, flow.create(config.flow.name, device=device))
 
 
@@ -187,7 +189,7 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     out_dir = Path(output)
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
-    configure_threads(config.runtime.torch_threads, device)
+    configure_threads(config.runtime.threads, device)
     try:
         models = build_models(config, device)
         for video in videos:
