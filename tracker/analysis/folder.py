@@ -146,6 +146,8 @@ def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeO
         for track in result.tracks:
             images.append(out_dir / f"angles_track_{track.series.track_id}.png")
             plots.plot_angles(images[-1], track, result.fps)
+    for stale in set(out_dir.glob("angles_track_*.png")) - set(images):  # from an earlier run with other tracks
+        stale.unlink()
     notes = [f"{len(result.tracks)} track(s) over {result.frame_count} frames at {result.fps:g} frames/s.",
              f"Calibration: {result.calibration.source}.", f"Settings: {settings}.",
              "Column meanings and angle conventions: README.txt in this folder; every value per frame: frames.csv."]

@@ -44,9 +44,14 @@ def plot_angles(path: Path, analysis: TrackAnalysis, fps: float) -> None:
     times = analysis.series.frames / fps
     for name in PLOTTED_ANGLES:
         axes.plot(times, analysis.angles[name], label=name.replace("_", " "), linewidth=1.2)
-    axes.set(xlabel="time (s)", ylabel="angle (deg)", title=f"track {analysis.series.track_id}: joint angles")
+    axes.set(xlabel="time (s)", ylabel="angle (deg)", title=f"track {analysis.series.track_id}: joint angles",
+             xlim=(times[0] - 0.5 / fps, times[-1] + 0.5 / fps))
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, ncol=2, loc="upper right")
+    if any(np.isfinite(analysis.angles[name]).any() for name in PLOTTED_ANGLES):
+        axes.legend(fontsize=7, ncol=2, loc="upper right")
+    else:
+        axes.text(0.5, 0.5, "no angle defined: the joints they need are never seen", transform=axes.transAxes,
+                  ha="center", va="center")
     figure.tight_layout()
     _save(figure, path)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from pathlib import Path
 
 from common.files import atomic_open
@@ -20,7 +21,9 @@ def _image(path: Path) -> str:
 
 
 def _cell(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
 
 
 def write_report(path: Path, title: str, rows: list[dict], images: list[Path], notes: list[str]) -> None:
