@@ -1,7 +1,7 @@
 """`python -m tracker.analyze OUT/NAME.json [options]`: sports analysis of a finished tracker run.
 
 Writes into OUT/NAME_analysis/ (or -o DIR): tracks.csv, frames.csv, README.txt (columns and angle
-conventions), selected.json (the analysed tracks as PoseTrack), PNG plots and a self-contained
+conventions), selected.json (the chosen tracks as PoseTrack, with a selection option), PNG plots and a self-contained
 report.html. Heavy imports (scipy, matplotlib, OpenCV) happen inside `run`, so --help is quick.
 """
 from __future__ import annotations

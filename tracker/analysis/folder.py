@@ -1,7 +1,7 @@
 """The analysis of one finished run: read its PoseTrack JSON, choose tracks, process them, write the folder.
 
 Every file is written atomically (common.files); the folder holds tracks.csv, frames.csv, README.txt,
-selected.json, the PNG plots and report.html.
+selected.json (when tracks were chosen), the PNG plots and report.html.
 """
 from __future__ import annotations
 
@@ -136,7 +136,8 @@ def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeO
     settings = _settings(options)
     with atomic_open(out_dir / "README.txt", "w", encoding="utf-8") as handle:
         handle.write(tables.readme_text(result.calibration, result.fps, settings))
-    write_posetrack18(chosen, out_dir / "selected.json")
+    if options.selection != Selection():
+        write_posetrack18(chosen, out_dir / "selected.json")
     images: list[Path] = []
     if options.plots:
         images.append(out_dir / "timeline.png")

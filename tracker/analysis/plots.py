@@ -63,13 +63,13 @@ def plot_timeline(path: Path, analyses: list[TrackAnalysis], fps: float, frame_c
     for row, analysis in enumerate(analyses):
         series = analysis.series
         colour = _colour(series.track_id)
-        for start, stop, seen in _spans(series.present):
-            left, width = (series.first + start) / fps, (stop - start) / fps
-            if seen:
-                axes.broken_barh([(left, width)], (row - 0.35, 0.7), facecolors=colour)
-            else:
-                axes.broken_barh([(left, width)], (row - 0.35, 0.7), facecolors="none", edgecolors=colour,
-                                 hatch="///", linewidth=0.5)
+        spans = _spans(series.present)
+        seen = [((series.first + start) / fps, (stop - start) / fps) for start, stop, on in spans if on]
+        gaps = [((series.first + start) / fps, (stop - start) / fps) for start, stop, on in spans if not on]
+        axes.broken_barh(seen, (row - 0.35, 0.7), facecolors=colour)
+        if gaps:
+            axes.broken_barh(gaps, (row - 0.35, 0.7), facecolors="none", edgecolors=colour, hatch="///",
+                             linewidth=0.5)
     axes.set_yticks(range(len(analyses)), [str(a.series.track_id) for a in analyses])
     axes.set(xlim=(0, max(frame_count, 1) / fps), ylim=(-0.7, len(analyses) - 0.3), xlabel="time (s)",
              ylabel="track", title="tracks over time (hatched: gaps)")

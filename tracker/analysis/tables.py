@@ -26,36 +26,39 @@ def frame_columns(angle_names: list[str]) -> list[str]:
     return ["frame", "time_s", "track_id", *joints, *angles]
 
 
-def _cells(values: np.ndarray, digits: int) -> list[str]:
-    """Strings of a 1-D float array with `digits` decimals, NaN as an empty cell."""
-    return ["" if text == "nan" else text for text in np.char.mod(f"%.{digits}f", values).tolist()]
+def _text(value: float, digits: int) -> str:
+    return "" if value != value else f"{value:.{digits}f}"  # NaN is the one value unequal to itself
 
 
-def frame_rows(analysis: TrackAnalysis, fps: float) -> list[list[str]]:
-    """frames.csv rows of one track, first to last frame."""
+def frame_matrix(analysis: TrackAnalysis, fps: float) -> np.ndarray:
+    """frames.csv values of one track (T, columns) float64, first to last frame; NaN where undefined."""
     series = analysis.series
-    span = len(series.poses)
-    columns: list[list[str]] = [list(map(str, series.frames.tolist())), _cells(series.frames / fps, 4),
-                                [str(series.track_id)] * span]
+    columns = [series.frames, series.frames / fps, np.full(len(series.poses), series.track_id)]
     visible = np.isfinite(series.poses[:, :, 0])
     for joint in range(series.poses.shape[1]):
-        columns += [_cells(series.poses[:, joint, 0], 2), _cells(series.poses[:, joint, 1], 2),
-                    _cells(series.poses[:, joint, 2], 4), list(map(str, visible[:, joint].astype(int).tolist())),
-                    _cells(analysis.positions[:, joint, 0], 2), _cells(analysis.positions[:, joint, 1], 2)]
-    columns += [_cells(values, 2) for values in analysis.angles.values()]
-    columns += [_cells(values, 2) for values in analysis.velocities.values()]
-    return [list(row) for row in zip(*columns)]
+        columns += [series.poses[:, joint, 0], series.poses[:, joint, 1], series.poses[:, joint, 2],
+                    visible[:, joint], analysis.positions[:, joint, 0], analysis.positions[:, joint, 1]]
+    columns += list(analysis.angles.values()) + list(analysis.velocities.values())
+    return np.column_stack(columns).astype(np.float64)
+
+
+def _row_format(angle_count: int) -> str:
+    """printf format of a frames.csv row: integers as such, pixels and degrees to 0.01, times and scores to 0.0001."""
+    joint = ["%.2f", "%.2f", "%.4f", "%d", "%.2f", "%.2f"]
+    return ",".join(["%d", "%.4f", "%d", *joint * POSETRACK18.num_joints, *["%.2f"] * (2 * angle_count)])
 
 
 def write_frames_csv(path: Path, analyses: list[TrackAnalysis], fps: float) -> None:
     """frames.csv, rows ordered by frame, then track id."""
     names = list(analyses[0].angles) if analyses else []
-    rows = [row for analysis in analyses for row in frame_rows(analysis, fps)]
-    rows.sort(key=lambda row: (int(row[0]), int(row[2])))
+    header = ",".join(frame_columns(names)) + "\n"
+    matrix = np.concatenate([frame_matrix(a, fps) for a in analyses]) if analyses else np.zeros((0, 3))
+    matrix = matrix[np.lexsort((matrix[:, 2], matrix[:, 0]))]
+    row = _row_format(len(names))
+    # "nan" appears in no number or header, so it marks exactly the undefined cells
+    text = "".join(row % tuple(values) + "\n" for values in matrix.tolist()).replace("nan", "")
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(frame_columns(names))
-        writer.writerows(rows)
+        handle.write(header + text)
 
 
 def write_tracks_csv(path: Path, rows: list[dict]) -> None:
@@ -67,7 +70,7 @@ def write_tracks_csv(path: Path, rows: list[dict]) -> None:
             return
         writer.writerow(list(rows[0]))
         for row in rows:
-            writer.writerow([value if isinstance(value, int) else _cells(np.array([value]), 4)[0]
+            writer.writerow([value if isinstance(value, int) else _text(value, 4)
                              for value in row.values()])
 
 
@@ -98,5 +101,5 @@ Angles (degrees):
 Plots: angles_track_ID.png (angles over time), timeline.png (which track is seen when; gaps
 between sightings are left blank), trajectories.png (filtered hip midpoints, over a video frame when
 the video was found). report.html holds the table and the plots in one file.
-selected.json: the analysed tracks (after --merge, --tracks, --longest, --largest) as PoseTrack 2018.
+selected.json (only when --merge, --tracks, --longest or --largest is given): the chosen tracks as PoseTrack 2018.
 """
