@@ -1,6 +1,6 @@
 """End-to-end tracking speed and memory: `python -m bench.pipeline` prints one JSON line.
 
-Runs `tracker.run.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
+Runs `tracker.track.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
 (W32 256x192 and W48 384x288), DIS flow and three fixed person boxes per frame standing in for the
 detector (a random-weight detector finds no persons, and Faster R-CNN alone would take seconds per
 frame here). Reports frames/s, seconds per stage (decode, detect, flow, pose, associate, render,
@@ -64,7 +64,7 @@ def worker(name: str) -> dict:
     import flow
     from pose.estimator import PoseEstimator
     from tracker.config import load_track_config, resolve_config_path
-    from tracker.run import Models, configure_threads, track_video
+    from tracker.track import Models, configure_threads, track_video
 
     model_config, flip, frames, loops, threads, propagate = RUNS[name]
     # Random weights make poses, and so propagated boxes, that never die out; the memory runs turn

@@ -55,17 +55,19 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _external(module_name: str) -> tuple[Callable | None, Callable]:
-    """(add_arguments, cli) of another evaluator module; when it cannot be imported, the command
-    reports that instead of breaking the other commands."""
+    """(add_arguments, cli) of another evaluator module; when that module itself is missing, the
+    command reports it instead of breaking the other commands (any other import error propagates)."""
     try:
         module = importlib.import_module(module_name)
-        return module.add_arguments, module.cli
-    except (ImportError, AttributeError) as error:
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
         reason = str(error)
 
         def unavailable(args: argparse.Namespace) -> int:
             raise EvalError(f"{module_name} cannot be used here: {reason}.")
         return None, unavailable
+    return module.add_arguments, module.cli
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,9 @@ import numpy as np
 
 from eval.errors import EvalError
 from eval.posetrack_ap import Detections, average_precision
-from eval.posetrack_format import Sequence, pair_frames, present_mask, read_folder
+from eval.posetrack_pairs import pair_frames
+from eval.posetrack_read import read_folder
+from eval.posetrack_types import Sequence, present_mask
 from eval.posetrack_frames import frame_people, match_frame, people
 from eval.posetrack_mot import MotCounts, SequenceAccumulator
 from pose.skeleton import POSEVAL_GROUPS, POSEVAL_JOINTS

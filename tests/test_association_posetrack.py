@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from eval.posetrack import evaluate
-from eval.posetrack_format import read_folder
-from tracker.associate import associate_sequence, main
+from eval.posetrack_read import read_folder
+from tracker.associate import main
+from tracker.posetrack_association import associate_sequence
 from tracker.config import load_track_config
 
 

@@ -123,3 +123,16 @@ def test_coco_and_mpii_commands_are_wired(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "--gt" in capsys.readouterr().out
+
+
+def test_missing_evaluator_module_is_one_sentence_but_its_import_bugs_surface(tmp_path, monkeypatch, capsys):
+    from eval.__main__ import _external
+    from eval.errors import EvalError
+    add_arguments, cli = _external("eval.no_such_evaluator")
+    assert add_arguments is None
+    with pytest.raises(EvalError, match="eval.no_such_evaluator cannot be used here: No module named"):
+        cli(None)
+    (tmp_path / "broken_evaluator.py").write_text("import no_such_dependency_of_it\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_of_it"):
+        _external("broken_evaluator")

@@ -1,13 +1,21 @@
 """Golden end-to-end outputs: the README's "try it without downloads" command on the real clip, with the
-tiny reference HRNet, must write the stored JSON and CSV byte for byte (`tests/golden/`).
+tiny reference HRNet, must write the stored JSON and CSV (`tests/golden/`): the same persons, track ids, joints and file
+layout, and the same numbers up to the last digits that float32 kernels of different CPUs change.
 
 The stored files were written before the architecture rework and re-recorded once after it: the CSV
 is unchanged; in the JSON only 13 person scores moved, in the last bit of float32, because the
 tracker now uses the official rescoring (`pose.oks.rescore`, a sequential float32 mean) that the
 COCO evaluation uses. Any other change is a change of behaviour and has to be argued.
+
+The files were recorded on an Intel Xeon. On an AMD EPYC every coordinate is the same and scores
+move by up to 8e-6 (oneDNN picks other float32 kernels there), so numbers are compared to 1e-4 and
+everything else exactly.
 """
 from __future__ import annotations
 
+import csv
+import json
+import math
 from pathlib import Path
 
 from tracker.run import main
@@ -25,6 +33,33 @@ def test_clip_outputs_equal_the_stored_files(reference_dir, tmp_path):
                    "--detections", str(EXAMPLES / "clip_detections.json"),
                    "--config", str(EXAMPLES / "keep_all_poses.yaml")])
     assert status == 0
-    for suffix in ("json", "csv"):
-        written = (tmp_path / f"{NAME}.{suffix}").read_bytes()
-        assert written == (GOLDEN / f"{NAME}.{suffix}").read_bytes(), f"{NAME}.{suffix} differs from tests/golden"
+    written = json.loads((tmp_path / f"{NAME}.json").read_text())
+    assert_same(written, json.loads((GOLDEN / f"{NAME}.json").read_text()), "json")
+    with open(tmp_path / f"{NAME}.csv", newline="") as ours, open(GOLDEN / f"{NAME}.csv", newline="") as stored:
+        assert_same([[_cell(c) for c in row] for row in csv.reader(ours)],
+                    [[_cell(c) for c in row] for row in csv.reader(stored)], "csv", tolerance=0.011)
+
+
+def _cell(text: str) -> str | float:
+    """A CSV cell as a number where it is one; 0.011 covers a flip of the last printed digit (x, y in 0.01)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def assert_same(ours, stored, where: str, tolerance: float = 1e-4) -> None:
+    """Equal structure, keys, strings and integers; floats within `tolerance`."""
+    assert type(ours) is type(stored) or {type(ours), type(stored)} <= {int, float}, where
+    if isinstance(stored, dict):
+        assert list(ours) == list(stored), f"{where}: keys {list(ours)} != {list(stored)}"
+        for key in stored:
+            assert_same(ours[key], stored[key], f"{where}.{key}", tolerance)
+    elif isinstance(stored, list):
+        assert len(ours) == len(stored), f"{where}: {len(ours)} items, stored {len(stored)}"
+        for index, (mine, theirs) in enumerate(zip(ours, stored)):
+            assert_same(mine, theirs, f"{where}[{index}]", tolerance)
+    elif isinstance(stored, float):
+        assert math.isclose(ours, stored, rel_tol=0.0, abs_tol=tolerance), f"{where}: {ours} != {stored}"
+    else:
+        assert ours == stored, f"{where}: {ours!r} != {stored!r}"

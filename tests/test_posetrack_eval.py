@@ -10,7 +10,8 @@ import pytest
 
 from eval.errors import EvalError
 from eval.posetrack import evaluate
-from eval.posetrack_format import Frame, Person, Sequence, read_folder
+from eval.posetrack_read import read_folder
+from eval.posetrack_types import Frame, Person, Sequence
 from eval.posetrack_frames import FrameMatch, People, inside_polygons
 from eval.posetrack_mot import SequenceAccumulator
 from pose.skeleton import POSEVAL_JOINTS

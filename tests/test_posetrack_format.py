@@ -10,8 +10,10 @@ import pytest
 
 from eval.errors import EvalError
 from eval.posetrack import evaluate
-from eval.posetrack_format import (Frame, Person, Sequence, read_folder, read_sequence, validate,
-                                   write_posetrack17, write_posetrack18)
+from eval.posetrack_read import read_folder, read_sequence
+from eval.posetrack_types import Frame, Person, Sequence
+from eval.posetrack_validate import validate
+from eval.posetrack_write import write_posetrack17, write_posetrack18
 
 
 @pytest.fixture(scope="module")

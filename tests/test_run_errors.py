@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 import flow
-from eval.posetrack_format import read_sequence
+from eval.posetrack_read import read_sequence
 from pose.skeleton import COCO
-from tracker import run as run_module
+from tracker import track as track_module
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
-from tracker.run import Models, main, my_videos, track_video
+from tracker.run import main
+from tracker.track import Models, my_videos, track_video
 from tracker.video_writer import VideoWriter
 
 
@@ -59,7 +60,7 @@ def frames(tmp_path):
 def stubbed(monkeypatch):
     """Make `main` use stub models; returns a setter for the stub's stopping frame and error."""
     def use(stop_at=None, error=KeyboardInterrupt):
-        monkeypatch.setattr(run_module, "build_models", lambda config, device: stub_models(stop_at, error))
+        monkeypatch.setattr(track_module, "build_models", lambda config, device: stub_models(stop_at, error))
     use()
     return use
 

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from pose.skeleton import COCO, MPII, POSETRACK18
-from tracker.association import Associator, greedy_match, pose_areas
+from tracker.matching import Associator, greedy_match, pose_areas
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
 from tracker.outputs import joint_angles, to_posetrack18
 from tracker.render import track_colour
-from tracker.run import build_parser, default_weights, overrides_from
+from tracker.run import build_parser, overrides_from
+from tracker.track import default_weights
 from tracker.smoothing import PoseSmoother
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.posetrack_format import Frame as PoseTrackFrame
-from eval.posetrack_format import Person, Sequence, write_posetrack17, write_posetrack18
+from eval.posetrack_types import Frame as PoseTrackFrame
+from eval.posetrack_types import Person, Sequence
+from eval.posetrack_write import write_posetrack17, write_posetrack18
 from common.files import atomic_open
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.config import OutputOptions
@@ -81,6 +82,11 @@ def frame_file_name(source: Path, index: int, name: str | None) -> str:
     return f"images/{source.stem}/{index:06d}.jpg"
 
 
+def output_name(source: Path) -> str:
+    """The stem of a video's outputs: the file's stem, or the folder's name."""
+    return source.stem if source.is_file() else source.name
+
+
 class VideoOutputs:
     """Writes the outputs of one video into `out_dir` as `<name>.mp4`, `<name>.json`, `<name>.csv`.
 
@@ -89,7 +95,7 @@ class VideoOutputs:
 
     def __init__(self, out_dir: Path, source: Path, info: VideoInfo, keypoint_set: KeypointSet,
                  options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None):
-        self.name = source.stem if source.is_file() else source.name
+        self.name = output_name(source)
         self.source = source
         self.paths = {kind: out_dir / f"{self.name}.{suffix}" for kind, suffix in
                       (("video", "mp4"), ("json", "json"), ("csv", "csv")) if getattr(options, kind)}

@@ -17,7 +17,7 @@ from flow.propagate import merge_boxes, poses_to_boxes
 from flow.protocol import FlowEstimator
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
-from tracker.association import Associator, Motion
+from tracker.matching import Associator, Motion
 from tracker.config import TrackConfig
 from tracker.timing import StageTimer
 from tracker.video import VideoFrame

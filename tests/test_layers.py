@@ -1,0 +1,51 @@
+"""The package graph is one-way: a test reads every import of every module and checks it against the layers.
+
+Bottom to top: `common` (atomic files, downloads, JSON/YAML, the CLI runner); `pose` (skeleton, oks,
+the model and its weights); `detection`, `flow` and `eval`, which may use the layers below but not
+each other; `tracker` and `training`, the applications, which do not use each other either. Imports
+inside functions (the lazy ones) count as much as those at the top of a module.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = {"common": 0, "pose": 1, "detection": 2, "flow": 2, "eval": 2, "tracker": 3, "training": 3}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level names of our packages that a module imports (absolute and relative)."""
+    package = path.relative_to(ROOT).parts[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add(package if node.level else (node.module or "").split(".")[0])
+    return found & set(LAYERS)
+
+
+def layer_violations() -> list[str]:
+    """Every import of a package by one on its own layer or a lower one, as 'module -> package'."""
+    problems = []
+    for package, level in LAYERS.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for target in sorted(imported_packages(path) - {package}):
+                if LAYERS[target] >= level:
+                    problems.append(f"{path.relative_to(ROOT)} -> {target}")
+    return problems
+
+
+def test_every_import_points_down_the_layers():
+    assert layer_violations() == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
+    fake = tmp_path / "pose"
+    fake.mkdir()
+    (fake / "bad.py").write_text("def late():\n    from tracker.track import track_videos\n")
+    (tmp_path / "flow").mkdir()
+    (tmp_path / "flow" / "sibling.py").write_text("import eval.coco\nfrom . import propagate\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    assert layer_violations() == ["pose/bad.py -> tracker", "flow/sibling.py -> eval"]

@@ -1,0 +1,98 @@
+"""Giving the persons of PoseTrack files our track ids: the association of `tracker.run` alone.
+
+Frames are taken in file order; tracks are carried between frames by optical flow when the frames'
+images are at hand, and stay where they were last seen otherwise.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import flow
+from eval.posetrack_read import read_folder, read_sequence
+from eval.posetrack_types import Sequence
+from eval.posetrack_write import write_posetrack17, write_posetrack18
+from pose.skeleton import POSETRACK18
+from tracker.config import AssociationOptions, load_track_config
+from tracker.errors import TrackerError
+from tracker.matching import Associator
+from tracker.outputs import check_output_dir
+
+log = logging.getLogger("tracker.associate")
+
+
+def person_poses(frame) -> np.ndarray:
+    """A frame's persons as poses (N,17,3) float32 x, y, score; absent joints (0,0,0) score 0.
+
+    Per-joint scores come from the file where it has them, else the visibility flag.
+    """
+    poses = np.zeros((len(frame.persons), POSETRACK18.num_joints, 3), np.float32)
+    for index, person in enumerate(frame.persons):
+        keypoints = np.asarray(person.keypoints, np.float64)
+        present = ~(keypoints == 0).all(axis=1)
+        scores = keypoints[:, 2] if person.scores is None or len(person.scores) == 0 else person.scores
+        poses[index, :, :2] = keypoints[:, :2]
+        poses[index, :, 2] = np.where(present, np.maximum(scores, 0.0), 0.0)
+    return poses
+
+
+def _image(frames_dir: Path, file_name: str) -> np.ndarray:
+    """The RGB image of a frame below `frames_dir`, found by its file name (full or last parts)."""
+    parts = Path(file_name).parts
+    for depth in range(len(parts), 0, -1):
+        candidate = frames_dir.joinpath(*parts[-depth:])
+        if candidate.is_file():
+            bgr = cv2.imread(str(candidate), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise TrackerError(f"{candidate} is not a readable image.")
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    raise TrackerError(f"no image for frame {file_name} below {frames_dir}; --frames must be the folder "
+                       "the files' image paths start from.")
+
+
+def associate_sequence(sequence: Sequence, options: AssociationOptions, flow_estimator=None,
+                       frames_dir: Path | None = None) -> Sequence:
+    """A copy of `sequence` whose persons carry our track ids (any ids in it are ignored).
+
+    With `flow_estimator` and `frames_dir`, tracks move by the flow between consecutive frames;
+    otherwise they stay where they were last seen (zero motion). Frames are taken in file order.
+    """
+    moving = flow_estimator is not None and frames_dir is not None
+    associator = Associator(POSETRACK18.sigmas, oks_threshold=options.oks_threshold,
+                            keypoint_threshold=options.keypoint_threshold, max_age=options.max_age,
+                            flow=flow_estimator if moving else None)
+    frames = []
+    for frame in sequence.frames:
+        motion = associator.carry(_image(frames_dir, frame.file_name) if moving else None)
+        ids = associator.assign(person_poses(frame), motion)
+        persons = [dataclasses.replace(person, track_id=int(track_id))
+                   for person, track_id in zip(frame.persons, ids.tolist())]
+        frames.append(dataclasses.replace(frame, persons=persons))
+    return dataclasses.replace(sequence, frames=frames, problems=[])
+
+
+def associate_files(poses: str, output: str, *, frames: str | None = None, flow_name: str | None = None,
+                    config_file: str | None = None, layout: str = "posetrack18") -> int:
+    """Associate every sequence of a file or folder and write it; returns the exit status."""
+    config = load_track_config(config_file)
+    source = Path(poses)
+    if not source.exists():
+        raise TrackerError(f"{source} does not exist; give a PoseTrack JSON file or a folder of them.")
+    sequences = read_folder(source) if source.is_dir() else {"": read_sequence(source)}
+    frames_dir = Path(frames) if frames else None
+    if frames_dir is not None and not frames_dir.is_dir():
+        raise TrackerError(f"--frames {frames_dir} is not a folder.")
+    estimator = flow.create(flow_name or config.flow.name) if frames_dir is not None else None
+    out = Path(output)
+    check_output_dir(out if source.is_dir() else out.parent)
+    writer = write_posetrack17 if layout == "posetrack17" else write_posetrack18
+    for sequence in sequences.values():
+        tracked = associate_sequence(sequence, config.association, estimator, frames_dir)
+        target = out / Path(sequence.source).name if source.is_dir() else out
+        writer(tracked, target)
+        log.info("%s: %d frames written to %s", sequence.name, len(tracked.frames), target)
+    return 0

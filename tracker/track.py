@@ -1,0 +1,177 @@
+"""Tracking a list of videos: build the models once, run the pipeline over each video, write its outputs.
+
+Threads: on a CPU, torch gets every core of this process's share (cores / ranks on this node;
+`runtime.torch_threads` overrides), and OpenCV the same count. Flow, crops and drawing run in the
+main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import torch
+from tqdm import tqdm
+
+import detection
+import flow
+from detection.protocol import BoxSource
+from flow.protocol import FlowEstimator
+from pose.devices import resolve_device
+from pose.estimator import PoseEstimator
+from pose.protocol import PoseModel
+from pose.weights_registry import preferred_weights
+from tracker.config import TrackConfig, load_track_config, resolve_config_path
+from tracker.errors import TrackerError
+from tracker.outputs import VideoOutputs, check_output_dir, output_name
+from tracker.pipeline import Pipeline
+from tracker.timing import StageTimer
+from tracker.video import VideoSource
+
+# Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
+WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
+
+
+def configure_threads(requested: int, device: str) -> int:
+    """Set torch's intra-op and OpenCV's thread counts; returns torch's.
+
+    On CPU the automatic choice is every core of this process's share (cores / ranks on this node).
+    """
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    share = max(1, (os.cpu_count() or 1) // ranks_here)
+    threads = requested or (share if device == "cpu" else 1)
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    return threads
+
+
+def my_videos(videos: list[str]) -> list[str]:
+    """This rank's share of the videos under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    return videos[rank::world]
+
+
+def default_weights(pose_config: str) -> str:
+    """The registry name of the preferred weights for a model config in configs/."""
+    name = preferred_weights(pose_config, WEIGHT_TAGS)
+    if name is not None:
+        return name
+    raise TrackerError(f"no known weights fit the model config {pose_config}; pass --pose-weights PATH.")
+
+
+@dataclass
+class Models:
+    """What the pipeline runs, built once for all videos."""
+
+    estimator: PoseModel
+    boxes: BoxSource
+    flow: FlowEstimator
+
+
+def build_models(config: TrackConfig, device: str) -> Models:
+    """The pose estimator, box source and flow backend the config names."""
+    pose_config = resolve_config_path(config.pose.config)
+    weights = config.pose.weights or default_weights(pose_config)
+    estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
+                                          batch_size=config.pose.batch_size)
+    boxes: BoxSource
+    if config.detection.detections:
+        boxes = detection.from_file(config.detection.detections)
+    else:
+        boxes = detection.create(config.detection.detector, device=device,
+                                 score_threshold=config.detection.min_box_score)
+    return Models(estimator, boxes, flow.create(config.flow.name, device=device))
+
+
+@dataclass
+class VideoSummary:
+    """What one video gave: counts and seconds per stage."""
+
+    name: str
+    frames: int
+    persons: int
+    tracks: int
+    seconds: float
+    stages: dict[str, float]
+    interrupted: bool
+
+    def line(self) -> str:
+        """One human-readable summary line."""
+        stages = ", ".join(f"{stage} {value:.2f}s" for stage, value in self.stages.items())
+        rate = self.frames / self.seconds if self.seconds > 0 else 0.0
+        status = " (interrupted)" if self.interrupted else ""
+        return (f"{self.name}: {self.frames} frames, {self.persons} persons, {self.tracks} tracks in "
+                f"{self.seconds:.1f}s ({rate:.2f} frames/s){status}; {stages}")
+
+
+def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False
+                ) -> VideoSummary:
+    """Track one video and write its outputs; on Ctrl-C the outputs hold the frames done, then it re-raises."""
+    runtime = config.runtime
+    source = VideoSource(path, start=runtime.start, end=runtime.end, stride=runtime.stride,
+                         prefetch=runtime.prefetch, folder_fps=runtime.folder_fps)
+    timer = StageTimer()
+    pipeline = Pipeline(models.estimator, models.boxes, models.flow, config, timer)
+    frames = persons = 0
+    interrupted = False
+    start = time.perf_counter()
+    with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
+                      keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
+                      timer=timer) as outputs:
+        bar = tqdm(total=len(source.indices), desc=source.path.name, unit="frame", disable=not progress)
+        try:
+            for frame in source:
+                result = pipeline.step(frame)
+                outputs.add(result)
+                frames += 1
+                persons += len(result.ids)
+                bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+    stages = {"decode": source.decode_seconds, **timer.seconds}
+    summary = VideoSummary(source.path.name, frames, persons, pipeline.tracks_started(),
+                           time.perf_counter() - start, stages, interrupted)
+    if interrupted:
+        raise KeyboardInterrupt(summary.line())
+    return summary
+
+
+def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, *, config_file: str | None = None,
+                 preset: str | None = None, progress: bool = False, quiet: bool = False) -> int:
+    """Track every video of this rank into `output`; returns the exit status. Thread counts are restored after."""
+    config = load_track_config(config_file, preset=preset, overrides=overrides)
+    device = str(resolve_device(config.runtime.device))
+    videos = my_videos(videos)
+    check_inputs(videos)
+    out_dir = Path(output)
+    check_output_dir(out_dir)
+    previous = torch.get_num_threads(), cv2.getNumThreads()
+    configure_threads(config.runtime.torch_threads, device)
+    try:
+        models = build_models(config, device)
+        for video in videos:
+            summary = track_video(video, models, config, out_dir, progress=progress)
+            if not quiet:
+                print(summary.line())
+    finally:
+        torch.set_num_threads(previous[0])
+        cv2.setNumThreads(previous[1])
+    return 0
+
+
+def check_inputs(videos: list[str]) -> None:
+    """Refuse, before any model loads or folder is made, an input that is missing or two that share a name."""
+    names: dict[str, str] = {}
+    for video in videos:
+        path = Path(video)
+        if not path.exists():
+            raise TrackerError(f"{video} does not exist; give the path of a video file or an image folder.")
+        name = output_name(path)
+        if name in names:
+            raise TrackerError(f"{names[name]} and {video} would both write outputs named {name}; "
+                               "track them into separate folders with -o.")
+        names[name] = video
