@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.posetrack_format import read_sequence, write_posetrack18
+from eval.posetrack_read import read_sequence
+from eval.posetrack_write import write_posetrack18
 from tracker.analysis.process import ProcessOptions, TrackAnalysis, process_track
 from tracker.analysis.selection import Selection, select
 from tracker.analysis.series import track_series
