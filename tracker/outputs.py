@@ -22,7 +22,7 @@ from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.config import OutputOptions
 from tracker.errors import TrackerError
 from tracker.pipeline import FrameResult
-from tracker.render import draw_tracks
+from tracker.render import Renderer, RenderOptions
 from tracker.smoothing import PoseSmoother
 from tracker.timing import StageTimer
 from tracker.video import VideoInfo
@@ -94,7 +94,8 @@ class VideoOutputs:
     """
 
     def __init__(self, out_dir: Path, source: Path, info: VideoInfo, keypoint_set: KeypointSet,
-                 options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None):
+                 options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None,
+                 render: RenderOptions | None = None):
         self.name = output_name(source)
         self.source = source
         self.paths = {kind: out_dir / f"{self.name}.{suffix}" for kind, suffix in
@@ -112,6 +113,7 @@ class VideoOutputs:
         self._video: VideoWriter | None = None
         self._csv = None
         self._last_canvas: np.ndarray | None = None
+        self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
         self._smoother = (PoseSmoother(process_noise=options.smoothing_process_noise,
                                        measurement_noise=options.smoothing_measurement_noise,
                                        keypoint_threshold=keypoint_threshold, max_age=max_age)
@@ -156,8 +158,8 @@ class VideoOutputs:
             if self._last_canvas is None:
                 return np.zeros((self.info.height, self.info.width, 3), np.uint8)
             return self._last_canvas
-        self._last_canvas = draw_tracks(result.image, result.poses, result.boxes, result.ids, self.keypoint_set,
-                                        self.keypoint_threshold)
+        self._last_canvas = self._renderer.draw(result.image, result.poses, result.boxes, result.ids, result.index,
+                                                result.time)
         return self._last_canvas
 
     def _write_rows(self, result: FrameResult) -> None:

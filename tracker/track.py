@@ -27,6 +27,7 @@ from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
 from tracker.outputs import VideoOutputs, check_output_dir, output_name
 from tracker.pipeline import Pipeline
+from tracker.render import RenderOptions
 from tracker.timing import StageTimer
 from tracker.video import VideoSource
 
@@ -106,8 +107,8 @@ class VideoSummary:
                 f"{self.seconds:.1f}s ({rate:.2f} frames/s){status}; {stages}")
 
 
-def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False
-                ) -> VideoSummary:
+def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False,
+                render: RenderOptions | None = None) -> VideoSummary:
     """Track one video and write its outputs; on Ctrl-C the outputs hold the frames done, then it re-raises."""
     runtime = config.runtime
     source = VideoSource(path, start=runtime.start, end=runtime.end, stride=runtime.stride,
@@ -119,7 +120,7 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
     start = time.perf_counter()
     with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
                       keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
-                      timer=timer) as outputs:
+                      timer=timer, render=render) as outputs:
         bar = tqdm(total=len(source.indices), desc=source.path.name, unit="frame", disable=not progress)
         try:
             for frame in source:
@@ -141,7 +142,8 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
 
 
 def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, *, config_file: str | None = None,
-                 preset: str | None = None, progress: bool = False, quiet: bool = False) -> int:
+                 preset: str | None = None, progress: bool = False, quiet: bool = False,
+                 render: RenderOptions | None = None) -> int:
     """Track every video of this rank into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
@@ -154,7 +156,7 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress)
+            summary = track_video(video, models, config, out_dir, progress=progress, render=render)
             if not quiet:
                 print(summary.line())
     finally:
