@@ -16,7 +16,7 @@ def track_statistics(analysis: TrackAnalysis, fps: float, calibration: Calibrati
     hips = hip_midpoint(analysis.positions) / calibration.pixels_per_unit
     steps = np.linalg.norm(np.diff(hips, axis=0), axis=1)
     counted = np.isfinite(steps)
-    path = float(steps[counted].sum())
+    path = float(steps[counted].sum()) if counted.any() else float("nan")  # NaN: hips never seen twice in a row
     row: dict[str, float | int] = {
         "track_id": series.track_id,
         "first_frame": int(series.first),
