@@ -140,3 +140,19 @@ def test_report_opens_in_headless_chromium(folder, tmp_path):
     assert colourful.mean() > 0.05
     table_band = image[:600]  # the table sits above the pictures: dark text on light cells
     assert (table_band.mean(axis=2) < 100).mean() > 0.005
+
+
+def test_draw_writes_the_chosen_tracks_over_the_video(reference_dir, tmp_path):
+    video = reference_dir / "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
+    assert main([str(GOLDEN_JSON), "-o", str(tmp_path), "--video", str(video), "--tracks", "0,2", "--draw",
+                 "--no-plots", "--quiet"]) == 0
+    drawn, source = cv2.VideoCapture(str(tmp_path / "selected.mp4")), cv2.VideoCapture(str(video))
+    assert int(drawn.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    ours, original = drawn.read()[1].astype(int), source.read()[1].astype(int)
+    drawn.release(), source.release()
+    changed = np.abs(ours - original).sum(axis=2) > 90
+    person = next(p for p in read_sequence(GOLDEN_JSON).frames[0].persons if p.track_id == 0)
+    x1, y1, x2, y2 = (int(v) for v in person.box)
+    assert changed[y1 - 5:y2 + 5, x1 - 5:x2 + 5].mean() > 0.02  # drawn where track 0 is
+    assert changed[660:, 1000:].mean() < 0.005                  # and not where no chosen track is
+    assert main([str(GOLDEN_JSON), "-o", str(tmp_path / "none"), "--draw"]) == 1  # no video beside tests/golden

@@ -1,8 +1,9 @@
 """`python -m tracker.analyze OUT/NAME.json [options]`: sports analysis of a finished tracker run.
 
 Writes into OUT/NAME_analysis/ (or -o DIR): tracks.csv, frames.csv, README.txt (columns and angle
-conventions), selected.json (the chosen tracks as PoseTrack, with a selection option), PNG plots and a self-contained
-report.html. Heavy imports (scipy, matplotlib, OpenCV) happen inside `run`, so --help is quick.
+conventions), selected.json (the chosen tracks as PoseTrack, with a selection option), PNG plots,
+a self-contained report.html and, with --draw, selected.mp4 (the chosen tracks drawn, filtered,
+over the video). Heavy imports (scipy, matplotlib, OpenCV) happen inside `run`, so --help is quick.
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     units.add_argument("--height-track", type=int, metavar="ID", help="track measured for --height-m "
                                                                      "(default: the one seen in most frames)")
     parser.add_argument("--no-plots", action="store_true", help="tables and report without pictures")
+    parser.add_argument("--draw", action="store_true", help="also write selected.mp4: the analysed tracks' filtered "
+                                                            "skeletons over --video (best the original clip)")
     parser.add_argument("--quiet", action="store_true", help="no summary line")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -78,7 +81,7 @@ def options_from(args: argparse.Namespace):
     process = ProcessOptions(args.max_gap, args.interpolation, args.hampel_window, args.hampel_sigmas, filter_options)
     selection = Selection(parse_merges(args.merge), parse_ids(args.tracks), args.longest, args.largest)
     return AnalyzeOptions(selection, process, args.min_score, args.fps, Path(args.video) if args.video else None,
-                          args.scale, args.height_m, args.height_track, not args.no_plots)
+                          args.scale, args.height_m, args.height_track, not args.no_plots, args.draw)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """The analysis of one finished run: read its PoseTrack JSON, choose tracks, process them, write the folder.
 
 Every file is written atomically (common.files); the folder holds tracks.csv, frames.csv, README.txt,
-selected.json (when tracks were chosen), the PNG plots and report.html.
+selected.json (when tracks were chosen), the PNG plots, report.html and, with --draw, selected.mp4.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class AnalyzeOptions:
     height_m: float | None = None
     height_track: int | None = None
     plots: bool = True
+    draw: bool = False
 
 
 @dataclass
@@ -93,7 +94,7 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
     rows = [track_statistics(track, fps, calibration) for track in tracks]
     size = _frame_size(sequence, background)
     result = Analysis(tracks, rows, fps, calibration, len(sequence.frames), size)
-    _write(out_dir, json_path.stem, chosen, result, options, background)
+    _write(out_dir, json_path.stem, chosen, result, options, background, video)
     return result
 
 
@@ -124,7 +125,7 @@ def _frame_size(sequence, background: np.ndarray | None) -> tuple[int, int]:
 
 
 def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeOptions,
-           background: np.ndarray | None) -> None:
+           background: np.ndarray | None, video: Path | None) -> None:
     from tracker.analysis import plots, report, tables
     from common.files import atomic_open
 
@@ -148,6 +149,12 @@ def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeO
         for track in result.tracks:
             images.append(out_dir / f"angles_track_{track.series.track_id}.png")
             plots.plot_angles(images[-1], track, result.fps)
+    if options.draw:
+        if video is None:
+            raise TrackerError("--draw needs the video: none was found beside the JSON; give --video.")
+        from tracker.analysis.drawing import draw_video
+
+        draw_video(out_dir / "selected.mp4", video, result.tracks, result.fps)
     for stale in set(out_dir.glob("angles_track_*.png")) - set(images):  # from an earlier run with other tracks
         stale.unlink()
     notes = [f"{len(result.tracks)} track(s) over {result.frame_count} frames at {result.fps:g} frames/s.",

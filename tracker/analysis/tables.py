@@ -102,4 +102,5 @@ Plots: angles_track_ID.png (angles over time), timeline.png (which track is seen
 between sightings are left blank), trajectories.png (filtered hip midpoints, over a video frame when
 the video was found). report.html holds the table and the plots in one file.
 selected.json (only when --merge, --tracks, --longest or --largest is given): the chosen tracks as PoseTrack 2018.
+selected.mp4 (only with --draw): the analysed tracks' filtered skeletons over the video, with a one-second hip trail.
 """
