@@ -14,6 +14,7 @@ Defaults and their sources:
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -70,12 +71,19 @@ def smooth(signal: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray
     return per_run(signal, lambda run: function(run, fps, options))
 
 
+@functools.lru_cache(maxsize=16)
+def _butterworth_design(order: int, cutoff_hz: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.signal import butter
+
+    return butter(order, cutoff_hz, fs=fps)
+
+
 def _butterworth(run: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray:
-    from scipy.signal import butter, filtfilt
+    from scipy.signal import filtfilt
 
     if len(run) < 2:
         return run
-    b, a = butter(options.order // 2, options.cutoff_hz, fs=fps)
+    b, a = _butterworth_design(options.order // 2, options.cutoff_hz, fps)
     return filtfilt(b, a, run, padlen=min(3 * max(len(a), len(b)), len(run) - 1))
 
 

@@ -20,10 +20,17 @@ def hampel(signal: np.ndarray, half_window: int = 7, n_sigmas: float = 3.0,
     padded = np.pad(values, half_window, constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1)
     finite = np.isfinite(values)
-    median = np.full(len(values), np.nan)
-    mad = np.full(len(values), np.nan)
-    if finite.any():
-        median[finite] = np.nanmedian(windows[finite], axis=1)
-        mad[finite] = np.nanmedian(np.abs(windows[finite] - median[finite, None]), axis=1) * MAD_TO_SIGMA
+    median = _row_medians(windows)
+    mad = _row_medians(np.abs(windows - median[:, None])) * MAD_TO_SIGMA
     outlier = finite & (np.abs(values - median) > np.maximum(n_sigmas * mad, floor))
     return np.where(outlier, median, values), outlier
+
+
+def _row_medians(rows: np.ndarray) -> np.ndarray:
+    """Median of each row of a 2-D array, NaN ignored (NaN for a row without a number); sorting puts NaN last."""
+    ordered = np.sort(rows, axis=1)
+    count = np.isfinite(rows).sum(axis=1)
+    index = np.arange(len(rows))
+    low = ordered[index, np.maximum(count - 1, 0) // 2]
+    high = ordered[index, count // 2 - (count == 0)]
+    return np.where(count > 0, (low + high) / 2.0, np.nan)
