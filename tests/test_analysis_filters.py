@@ -14,8 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from tracker.analysis.filters import FilterOptions, smooth
+from tracker.analysis.filters import smooth
 from tracker.analysis.gaps import fill_gaps
+from tracker.analysis.options import FilterOptions
 from tracker.analysis.outliers import hampel
 from tracker.errors import TrackerError
 
@@ -107,7 +108,7 @@ def test_gaps_up_to_max_gap_are_interpolated_and_longer_ones_stay():
     wave = CLEAN[:90].copy()
     wave[40:48] = np.nan
     cubic, linear = fill_gaps(wave, 10, "cubic"), fill_gaps(wave, 10, "linear")
-    error = lambda filled: np.abs(filled[40:48] - CLEAN[40:48]).max()  # noqa: E731
+    error = lambda filled: np.abs(filled[40:48] - CLEAN[40:48]).max()
     assert error(cubic) < 0.05 < error(linear)
 
 

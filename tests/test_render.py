@@ -9,10 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
-import tracker.video_writer as video_writer
 from pose.skeleton import POSETRACK18
+from tracker import video_writer
 from tracker.errors import TrackerError
-from tracker.render import Renderer, RenderOptions, draw_tracks, put_label, side_shades, track_colour
+from tracker.render import (
+    Renderer,
+    RenderOptions,
+    draw_tracks,
+    put_label,
+    side_shades,
+    track_colour,
+)
 from tracker.run import main as run_main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

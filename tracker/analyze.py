@@ -10,10 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.cli import run_cli
+from tracker.analysis.options import (
+    INTERPOLATIONS,
+    NAMES,
+    FilterOptions,
+    ProcessOptions,
+)
 
-FILTERS = ("butterworth", "savgol", "gaussian", "one-euro", "kalman", "rts", "none")
+if TYPE_CHECKING:
+    from tracker.analysis.folder import AnalyzeOptions
+
+DEFAULT_FILTER, DEFAULT_STEPS = FilterOptions(), ProcessOptions()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,26 +45,34 @@ def build_parser() -> argparse.ArgumentParser:
     choose.add_argument("--longest", type=int, default=0, metavar="N", help="keep the N tracks seen in most frames")
     choose.add_argument("--largest", type=int, default=0, metavar="N", help="keep the N tracks of largest mean box")
     steps = parser.add_argument_group("gaps, outliers and filters")
-    steps.add_argument("--max-gap", type=int, default=10, metavar="N",
-                       help="interpolate gaps of at most N frames (default 10, as Sports2D)")
-    steps.add_argument("--interpolation", choices=("linear", "cubic"), default="linear")
-    steps.add_argument("--hampel-window", type=int, default=7, metavar="N",
-                       help="Hampel outlier window, frames either side (default 7; 0 = off)")
-    steps.add_argument("--hampel-sigmas", type=float, default=3.0, metavar="K", help="Hampel threshold (default 3)")
-    steps.add_argument("--filter", choices=FILTERS, default="butterworth",
+    steps.add_argument("--max-gap", type=int, default=DEFAULT_STEPS.max_gap, metavar="N",
+                       help="interpolate gaps of at most N frames (default %(default)s, as Sports2D)")
+    steps.add_argument("--interpolation", choices=INTERPOLATIONS, default=DEFAULT_STEPS.interpolation)
+    steps.add_argument("--hampel-window", type=int, default=DEFAULT_STEPS.hampel_half_window, metavar="N",
+                       help="Hampel outlier window, frames either side (default %(default)s; 0 = off)")
+    steps.add_argument("--hampel-sigmas", type=float, default=DEFAULT_STEPS.hampel_sigmas, metavar="K",
+                       help="Hampel threshold in scaled MADs (default %(default)s)")
+    steps.add_argument("--filter", choices=NAMES, default=DEFAULT_FILTER.name,
                        help="default butterworth (zero-lag); one-euro and kalman are causal")
-    steps.add_argument("--order", type=int, default=4, help="Butterworth order, even (default 4, as Sports2D)")
-    steps.add_argument("--cutoff", type=float, default=6.0, metavar="HZ", help="Butterworth cutoff (default 6 Hz)")
-    steps.add_argument("--window", type=int, default=11, metavar="N", help="Savitzky-Golay/Gaussian window (default 11)")
-    steps.add_argument("--polyorder", type=int, default=2, help="Savitzky-Golay polynomial order (default 2)")
-    steps.add_argument("--sigma", type=float, default=4.0, metavar="FRAMES", help="Gaussian sigma (default 4)")
-    steps.add_argument("--min-cutoff", type=float, default=1.0, metavar="HZ", help="One-Euro min cutoff (default 1)")
-    steps.add_argument("--beta", type=float, default=0.0, help="One-Euro speed coefficient (default 0)")
-    steps.add_argument("--d-cutoff", type=float, default=1.0, metavar="HZ", help="One-Euro speed cutoff (default 1)")
-    steps.add_argument("--process-noise", type=float, default=1.0, metavar="PX",
-                       help="Kalman/RTS acceleration noise, px/frame^2 (default 1)")
-    steps.add_argument("--measurement-noise", type=float, default=4.0, metavar="PX",
-                       help="Kalman/RTS measurement noise, px (default 4)")
+    steps.add_argument("--order", type=int, default=DEFAULT_FILTER.order,
+                       help="Butterworth order, even (default %(default)s, as Sports2D)")
+    steps.add_argument("--cutoff", type=float, default=DEFAULT_FILTER.cutoff_hz, metavar="HZ",
+                       help="Butterworth cutoff (default %(default)s Hz)")
+    steps.add_argument("--window", type=int, default=DEFAULT_FILTER.window, metavar="N",
+                       help="Savitzky-Golay/Gaussian window, frames (default %(default)s)")
+    steps.add_argument("--polyorder", type=int, default=DEFAULT_FILTER.polyorder,
+                       help="Savitzky-Golay polynomial order (default %(default)s)")
+    steps.add_argument("--sigma", type=float, default=DEFAULT_FILTER.sigma, metavar="FRAMES",
+                       help="Gaussian sigma (default %(default)s)")
+    steps.add_argument("--min-cutoff", type=float, default=DEFAULT_FILTER.min_cutoff_hz, metavar="HZ",
+                       help="One-Euro minimum cutoff (default %(default)s Hz)")
+    steps.add_argument("--beta", type=float, default=DEFAULT_FILTER.beta, help="One-Euro speed coefficient (default %(default)s)")
+    steps.add_argument("--d-cutoff", type=float, default=DEFAULT_FILTER.d_cutoff_hz, metavar="HZ",
+                       help="One-Euro speed cutoff (default %(default)s Hz)")
+    steps.add_argument("--process-noise", type=float, default=DEFAULT_FILTER.process_noise, metavar="PX",
+                       help="Kalman/RTS acceleration noise, px/frame^2 (default %(default)s)")
+    steps.add_argument("--measurement-noise", type=float, default=DEFAULT_FILTER.measurement_noise, metavar="PX",
+                       help="Kalman/RTS measurement noise, px (default %(default)s)")
     units = parser.add_argument_group("units (default: pixels)")
     units.add_argument("--scale", type=float, metavar="PX_PER_M", help="pixels per metre")
     units.add_argument("--height-m", type=float, metavar="H", help="standing height in metres of --height-track")
@@ -68,11 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options_from(args: argparse.Namespace):
+def options_from(args: argparse.Namespace) -> AnalyzeOptions:
     """The AnalyzeOptions the flags ask for."""
-    from tracker.analysis.filters import FilterOptions
     from tracker.analysis.folder import AnalyzeOptions
-    from tracker.analysis.process import ProcessOptions
     from tracker.analysis.selection import Selection, parse_ids, parse_merges
 
     filter_options = FilterOptions(args.filter, args.order, args.cutoff, args.window, args.polyorder, args.sigma,

@@ -16,31 +16,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from tracker.analysis.options import NAMES, FilterOptions
 from tracker.analysis.runs import per_run
 from tracker.errors import TrackerError
-
-NAMES = ("butterworth", "savgol", "gaussian", "one-euro", "kalman", "rts", "none")
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """A filter's name and every filter's parameters (only the chosen filter's are read)."""
-
-    name: str = "butterworth"
-    order: int = 4            # butterworth, of the two-pass result
-    cutoff_hz: float = 6.0    # butterworth
-    window: int = 11          # savgol and gaussian, frames (odd)
-    polyorder: int = 2        # savgol
-    sigma: float = 4.0        # gaussian, frames
-    min_cutoff_hz: float = 1.0  # one-euro
-    beta: float = 0.0           # one-euro, per (unit/s) of speed
-    d_cutoff_hz: float = 1.0    # one-euro
-    process_noise: float = 1.0      # kalman/rts: acceleration, units per frame²
-    measurement_noise: float = 4.0  # kalman/rts: units
 
 
 def check(options: FilterOptions, fps: float) -> None:

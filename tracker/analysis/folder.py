@@ -13,7 +13,8 @@ import numpy as np
 
 from eval.posetrack_read import read_sequence
 from eval.posetrack_write import write_posetrack18
-from tracker.analysis.process import ProcessOptions, TrackAnalysis, process_track
+from tracker.analysis.options import ProcessOptions
+from tracker.analysis.process import TrackAnalysis, process_track
 from tracker.analysis.selection import Selection, select
 from tracker.analysis.series import track_series
 from tracker.analysis.stats import track_statistics
@@ -126,8 +127,8 @@ def _frame_size(sequence, background: np.ndarray | None) -> tuple[int, int]:
 
 def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeOptions,
            background: np.ndarray | None, video: Path | None) -> None:
-    from tracker.analysis import plots, report, tables
     from common.files import atomic_open
+    from tracker.analysis import plots, report, tables
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,10 @@ and nothing is extrapolated before a track's first or after its last sighting of
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
+from tracker.analysis.options import INTERPOLATIONS
 from tracker.analysis.runs import finite_runs
 from tracker.errors import TrackerError
-
-METHODS = ("linear", "cubic")
 
 
 def fill_gaps(signal: np.ndarray, max_gap: int, method: str = "linear") -> np.ndarray:
@@ -19,8 +17,8 @@ def fill_gaps(signal: np.ndarray, max_gap: int, method: str = "linear") -> np.nd
 
     `cubic` fits a natural cubic spline through all seen samples (linear where fewer than 4 are seen).
     """
-    if method not in METHODS:
-        raise TrackerError(f"unknown interpolation {method!r}; choose one of {', '.join(METHODS)}.")
+    if method not in INTERPOLATIONS:
+        raise TrackerError(f"unknown interpolation {method!r}; choose one of {', '.join(INTERPOLATIONS)}.")
     out = np.array(signal, np.float64)
     seen = np.flatnonzero(np.isfinite(out))
     if len(seen) < 2 or max_gap <= 0:
@@ -33,6 +31,8 @@ def fill_gaps(signal: np.ndarray, max_gap: int, method: str = "linear") -> np.nd
         return out
     where = np.flatnonzero(holes)
     if method == "cubic" and len(seen) >= 4:
+        from scipy.interpolate import CubicSpline
+
         out[where] = CubicSpline(seen, out[seen], bc_type="natural")(where)
     else:
         out[where] = np.interp(where, seen, out[seen])

@@ -5,6 +5,7 @@ video agree on who is who.
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
+    from matplotlib import pyplot
 
     return pyplot
 
@@ -82,7 +83,7 @@ def _spans(present: np.ndarray) -> list[tuple[int, int, bool]]:
     """(start, stop, seen) runs of a bool array."""
     edges = np.flatnonzero(np.diff(present.astype(np.int8))) + 1
     bounds = [0, *edges.tolist(), len(present)]
-    return [(start, stop, bool(present[start])) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return [(start, stop, bool(present[start])) for start, stop in itertools.pairwise(bounds)]
 
 
 def plot_trajectories(path: Path, analyses: list[TrackAnalysis], size: tuple[int, int],

@@ -6,28 +6,17 @@ computed from the filtered positions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from pose.skeleton import POSETRACK18
 from tracker.analysis.angles import angular_velocity, pose_angles
-from tracker.analysis.filters import FilterOptions, smooth
+from tracker.analysis.filters import smooth
 from tracker.analysis.gaps import fill_pose_gaps
+from tracker.analysis.options import ProcessOptions
 from tracker.analysis.outliers import hampel
 from tracker.analysis.series import TrackSeries
-
-
-@dataclass(frozen=True)
-class ProcessOptions:
-    """Outlier, gap and filter settings. max_gap 10 frames as Sports2D's interp_gap_smaller_than;
-    Hampel as tracker.analysis.outliers (7 samples either side, 3 sigmas); half_window 0 turns it off."""
-
-    max_gap: int = 10
-    interpolation: str = "linear"
-    hampel_half_window: int = 7
-    hampel_sigmas: float = 3.0
-    filter: FilterOptions = field(default_factory=FilterOptions)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Runs of finite samples in a signal with NaN gaps: every offline filter works inside one run at a time."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

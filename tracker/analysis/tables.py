@@ -6,6 +6,7 @@ that needs it) is an empty cell.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ def frame_columns(angle_names: list[str]) -> list[str]:
 
 
 def _text(value: float, digits: int) -> str:
-    return "" if value != value else f"{value:.{digits}f}"  # NaN is the one value unequal to itself
+    return "" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def frame_matrix(analysis: TrackAnalysis, fps: float) -> np.ndarray:
