@@ -118,11 +118,12 @@ def test_tracker_run_draws_with_the_drawing_flags(reference_dir, tmp_path):
                      "--detections", str(EXAMPLES / "clip_detections.json"),
                      "--config", str(EXAMPLES / "keep_all_poses.yaml"),
                      "--no-boxes", "--show-scores", "--trail", "4", "--trail-joint", "right_ankle",
-                     "--line-width", "5", "--radius", "7", "--no-overlay"]) == 0
+                     "--line-width", "5", "--radius", "7", "--no-overlay", "--end", "2"]) == 0
     drawn, source = cv2.VideoCapture(str(tmp_path / f"{name}.mp4")), cv2.VideoCapture(str(clip))
-    pairs = [(drawn.read()[1], source.read()[1]) for _ in range(5)]
+    assert int(drawn.get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+    pairs = [(drawn.read()[1], source.read()[1]) for _ in range(2)]
     drawn.release(), source.release()
     assert all(ours is not None and ours.shape == (720, 1280, 3) for ours, _ in pairs)
-    ours, original = (frame.astype(int) for frame in pairs[4])
+    ours, original = (frame.astype(int) for frame in pairs[1])
     changed = np.abs(ours - original).sum(axis=2) > 90
     assert changed.mean() > 0.002  # skeletons, labels and trails were drawn
