@@ -1,8 +1,8 @@
 """The one runner of every `python -m` command: logging set-up, one-sentence errors, Ctrl-C and closed pipes.
 
 A command's `run(args)` returns its exit status. What the user sees on failure is decided here once:
-a `UserError` prints `error: <sentence>` and exits 1; Ctrl-C (or SIGTERM, which the tracker turns into
-Ctrl-C) prints `interrupted` with what the command says it kept and exits 130; a reader that closed the
+a `UserError` prints `error: <sentence>` and exits 1; Ctrl-C prints `interrupted` with what the command
+says it kept and exits 130, SIGTERM the same as `terminated` with 143 (`common.signals`); a reader that closed the
 pipe (`| head`) ends the command quietly; a full disk on standard output is one sentence. `--debug`
 shows the traceback instead and turns on debug logging.
 """
@@ -15,9 +15,9 @@ import sys
 from typing import Callable
 
 from common.errors import UserError
+from common.signals import INTERRUPTED_STATUS, TERMINATED_STATUS, Terminated, stop_on_signals
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away exits with
-INTERRUPTED_STATUS = 130  # 128 + SIGINT
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -63,8 +63,9 @@ def run_cli(run: Callable[[argparse.Namespace], int | None], args: argparse.Name
     debug = bool(getattr(args, "debug", False))
     configure_logging(debug=debug, quiet=bool(getattr(args, "quiet", False)))
     try:
-        status = int(run(args) or 0)
-        sys.stdout.flush()
+        with stop_on_signals():
+            status = int(run(args) or 0)
+            sys.stdout.flush()
         return status
     except BrokenPipeError:
         _silence_stdout()
@@ -77,8 +78,11 @@ def run_cli(run: Callable[[argparse.Namespace], int | None], args: argparse.Name
     except KeyboardInterrupt as interruption:
         if debug:
             raise
-        print(f"interrupted. {interruption}".rstrip(" ."), file=sys.stderr)
-        return INTERRUPTED_STATUS
+        terminated = isinstance(interruption, Terminated)
+        what = "terminated" if terminated else "interrupted"
+        detail = "" if str(interruption) == "terminated" else str(interruption)
+        print(f"{what}. {detail}".rstrip(" ."), file=sys.stderr)
+        return TERMINATED_STATUS if terminated else INTERRUPTED_STATUS
     except OSError as error:
         if debug or error.filename is not None or not _is_stdout_failure():
             raise

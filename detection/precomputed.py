@@ -15,6 +15,7 @@ ids: the id itself) and a file name gives its number by its stem (`000000000785.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 from pathlib import Path, PurePosixPath
@@ -25,7 +26,11 @@ from common.jsonio import read_json
 from detection.errors import DetectionError
 from detection.protocol import FrameKey
 
+log = logging.getLogger(__name__)
+
 PERSON_CATEGORY = 1
+EARLY_CHECK_FRAMES = 10
+"""After this many frames without a single detection, warn at once rather than at the end of the run."""
 _POSETRACK_ID_MIN = 10**10
 """PoseTrack image ids are `1` + 6-digit video + 4-digit frame, i.e. at least 10**10."""
 
@@ -92,6 +97,8 @@ class PrecomputedDetections:
         self._by_number: dict[object, list[object]] = {}
         for image_id in boxes:
             self._by_number.setdefault(_frame_number(image_id), []).append(image_id)
+        self._asked = self._matched = 0
+        self._warned_early = False
 
     def __len__(self) -> int:
         """Number of images that have at least one person box."""
@@ -102,8 +109,41 @@ class PrecomputedDetections:
         return list(self._boxes)
 
     def boxes(self, frame: FrameKey, image: np.ndarray | None = None) -> np.ndarray:
-        """The `BoxSource` call: boxes of the frame by its file name when known, else by its index."""
-        return self.boxes_for(frame.index, frame.file_name)
+        """The `BoxSource` call: boxes of the frame by its file name when known, else by its index.
+
+        Counts the frames asked and those that had boxes, for `report_matches`; warns once when the
+        first EARLY_CHECK_FRAMES frames all had none (image ids that name other frames look so).
+        """
+        found = self.boxes_for(frame.index, frame.file_name)
+        self._asked += 1
+        self._matched += bool(len(found))
+        if self._asked == EARLY_CHECK_FRAMES and not self._matched and not self._warned_early:
+            self._warned_early = True
+            log.warning("none of the first %d frames has a detection in %s; %s", self._asked, self.source,
+                        self._id_hint())
+        return found
+
+    def report_matches(self) -> tuple[int, int]:
+        """Log how many of the frames asked since the last report had detections, and count anew.
+
+        Returns (frames with detections, frames asked); a warning when fewer than half had any, since
+        that is what detections of another video, or ids naming no frame, look like.
+        """
+        matched, asked = self._matched, self._asked
+        self._matched = self._asked = 0
+        self._warned_early = False
+        if asked and matched * 2 < asked:
+            log.warning("only %d of %d frames had detections in %s; %s", matched, asked, self.source,
+                        self._id_hint())
+        elif asked:
+            log.info("%d of %d frames had detections in %s", matched, asked, self.source)
+        return matched, asked
+
+    def _id_hint(self) -> str:
+        ids = ", ".join(repr(image_id) for image_id in list(self._boxes)[:3]) or "none"
+        how = "their file names" if self._table is not None else "the number in their file name, or their index"
+        return (f"frames are matched to its image ids (such as {ids}) by {how}; do the detections belong "
+                "to this video?")
 
     def boxes_for(self, frame_index: int, file_name: str | os.PathLike | None = None) -> np.ndarray:
         """(N,5) float32 x1,y1,x2,y2,score of one frame, by `file_name` if given, else by index.

@@ -1,4 +1,5 @@
-"""``python -m eval``: PoseTrack mAP/MOTA, COCO AP, MPII PCKh, and a PoseTrack submission check.
+"""``python -m eval``: PoseTrack mAP/MOTA (also over a range of joint-score thresholds), COCO AP,
+MPII PCKh, a PoseTrack submission check, and pruning a submission at a threshold.
 
 Bad input ends with one sentence on stderr and exit status 1 (a traceback only with ``--debug``).
 """
@@ -6,14 +7,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from typing import Callable, Sequence
 
 from eval.errors import EvalError
 from common.cli import run_cli
 from common.jsonio import write_json
-from eval.posetrack import MOTP_NOTE, evaluate_folders, format_tables
+from eval.posetrack import MOTP_NOTE, evaluate_folders, format_tables, sweep
+from eval.posetrack_prune import prune_folder
+from eval.posetrack_read import read_folder
 from eval.posetrack_submission import check_submission
+from eval.posetrack_sweep import format_sweep, parse_thresholds, sweep_json
+
+_KPT_THR_NOTE = "score as if predicted joints with a score under T were absent"
+
+
+def _threshold(text: str) -> float:
+    """argparse type of one joint-score threshold: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def _posetrack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +40,11 @@ def _posetrack_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prediction folder, one JSON file per sequence named as in --gt (2017 or 2018 format)")
     parser.add_argument("--json", metavar="OUT", help="also write every number (percent, NaN as null) to this file")
     parser.add_argument("--per-sequence", action="store_true", help="also print mAP and MOTA totals per sequence")
+    parser.add_argument("--kpt-thr", type=_threshold, metavar="T", help=f"{_KPT_THR_NOTE} (default: keep all)")
 
 
 def _posetrack(args: argparse.Namespace) -> int:
-    result = evaluate_folders(args.gt, args.pred)
+    result = evaluate_folders(args.gt, args.pred, args.kpt_thr)
     print(format_tables(result))
     if args.per_sequence:
         print()
@@ -35,6 +54,41 @@ def _posetrack(args: argparse.Namespace) -> int:
             print(f"{name:<28}" + "".join(f"{v:>7.1f}" if v == v else f"{'-':>7}" for v in cells))
     if args.json:
         write_json(args.json, result.to_json(), error=EvalError)
+    return 0
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gt", required=True, metavar="DIR", help="ground-truth folder, one JSON file per sequence")
+    parser.add_argument("--pred", required=True, metavar="DIR",
+                        help="prediction folder written without a joint threshold, so every joint is there")
+    parser.add_argument("--kpt-thr", required=True, metavar="START:STOP:STEP",
+                        help=f"the thresholds T to try, e.g. 0.1:0.9:0.05 or 0.2,0.3; at each, {_KPT_THR_NOTE}")
+    parser.add_argument("--json", metavar="OUT",
+                        help="also write every metric's total per threshold and the best ones (percent, NaN as "
+                             "null) to this file")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    thresholds = parse_thresholds(args.kpt_thr)
+    results = sweep(read_folder(args.gt), read_folder(args.pred), thresholds)
+    print(format_sweep(thresholds, results))
+    if args.json:
+        write_json(args.json, sweep_json(thresholds, results), error=EvalError)
+    return 0
+
+
+def _prune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kpt-thr", required=True, type=_threshold, metavar="T",
+                        help="remove the predicted joints with a score under T (what eval posetrack --kpt-thr T "
+                             "scores as absent)")
+    parser.add_argument("input", metavar="IN_DIR", help="prediction folder, one JSON file per sequence")
+    parser.add_argument("output", metavar="OUT_DIR", help="folder to write the pruned files to (the upload)")
+
+
+def _prune(args: argparse.Namespace) -> int:
+    files, kept, pruned = prune_folder(args.input, args.output, args.kpt_thr)
+    print(f"{files} file(s) written to {args.output} at kpt-thr {args.kpt_thr:g}: "
+          f"{kept} joint(s) kept, {pruned} removed.")
     return 0
 
 
@@ -71,15 +125,21 @@ def _external(module_name: str) -> tuple[Callable | None, Callable]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m eval`` with its four commands."""
+    """The argument parser of ``python -m eval`` with its six commands."""
     parser = argparse.ArgumentParser(
-        prog="python -m eval", description="PoseTrack mAP/MOTA, COCO AP, MPII PCKh, and a PoseTrack submission check.")
+        prog="python -m eval", description="PoseTrack mAP/MOTA (also over joint-score thresholds), COCO AP, "
+                                           "MPII PCKh, a PoseTrack submission check and pruning.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     posetrack = commands.add_parser("posetrack", help="PoseTrack per-joint mAP, MOTA, MOTP, precision, recall",
                                     description=f"PoseTrack evaluation equal to poseval. {MOTP_NOTE}.")
     _posetrack_arguments(posetrack)
     posetrack.set_defaults(run=_posetrack)
+    sweeping = commands.add_parser("sweep", help="PoseTrack mAP and MOTA at each of several joint-score thresholds",
+                                   description="PoseTrack mAP and MOTA at each joint-score threshold and the best "
+                                               "of each, in one pass over the files (percent).")
+    _sweep_arguments(sweeping)
+    sweeping.set_defaults(run=_sweep)
     for name, module, text in (("coco", "eval.coco", "COCO keypoint AP/AR (pycocotools)"),
                                ("mpii", "eval.mpii", "MPII PCKh@0.5 and @0.1")):
         add_arguments, cli = _external(module)
@@ -92,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-submission", help="list every problem of a PoseTrack submission folder")
     _check_arguments(check)
     check.set_defaults(run=_check)
+    prune = commands.add_parser("prune", help="copy a PoseTrack prediction folder without joints under a threshold")
+    _prune_arguments(prune)
+    prune.set_defaults(run=_prune)
     for sub in commands.choices.values():  # --debug also after the command; SUPPRESS keeps an earlier one
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback")
     return parser

@@ -22,7 +22,8 @@ from common.jsonio import read_json, write_json
 from pose.oks import oks_nms, rescore
 from pose.skeleton import COCO
 
-__all__ = ["STAT_NAMES", "evaluate_keypoints", "rescore_and_nms", "add_arguments", "cli"]
+__all__ = ["STAT_NAMES", "evaluate_keypoints", "format_stats", "in_percent", "rescore_and_nms", "add_arguments",
+           "cli"]
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,18 @@ def evaluate_keypoints(gt_json_path: str | os.PathLike,
     return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}
 
 
+def in_percent(stats: dict[str, float]) -> dict[str, float | None]:
+    """The stats of evaluate_keypoints in percent, as printed and written by ``python -m eval coco``;
+    None where pycocotools reports -1 (no ground truth in that range)."""
+    return {name: 100.0 * value if value >= 0 else None for name, value in stats.items()}
+
+
+def format_stats(stats: dict[str, float | None]) -> str:
+    """The 10 stats in percent (from in_percent) as a two-line table, 'n/a' where None."""
+    return "\n".join([" | ".join(f"{name:>6}" for name in stats),
+                      " | ".join(f"{value:6.2f}" if value is not None else f"{'n/a':>6}" for value in stats.values())])
+
+
 def rescore_and_nms(
     poses: np.ndarray,
     box_scores: np.ndarray,
@@ -214,7 +227,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pred", required=True, metavar="RESULTS.json",
                         help="COCO keypoint results: a JSON list of {image_id, category_id, "
                              "keypoints, score}")
-    parser.add_argument("--json", metavar="OUT", help="also write the 10 numbers to this JSON file")
+    parser.add_argument("--json", metavar="OUT",
+                        help="also write the 10 numbers to this JSON file (percent, as printed; n/a as null)")
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -222,10 +236,8 @@ def cli(args: argparse.Namespace) -> int:
 
     Raises EvalError for bad input; the caller prints it as one sentence.
     """
-    stats = evaluate_keypoints(args.gt, args.pred)
-    print(" | ".join(f"{name:>6}" for name in STAT_NAMES))
-    print(" | ".join(f"{100.0 * value:6.2f}" if value >= 0 else f"{'n/a':>6}"
-                     for value in stats.values()))
+    stats = in_percent(evaluate_keypoints(args.gt, args.pred))
+    print(format_stats(stats))
     if args.json:
         write_json(args.json, stats, error=EvalError)
     return 0

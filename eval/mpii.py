@@ -19,6 +19,7 @@ CLI adds 1 to predictions in our 0-based pixel frame, as the official test does.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ from common.jsonio import read_json, write_json
 from pose.skeleton import MPII
 from pose.skeleton import MPII_GROUPS as GROUPS
 
-__all__ = ["HEAD_SIZE_FACTOR", "GROUPS", "head_sizes", "pckh", "evaluate", "add_arguments", "cli"]
+__all__ = ["HEAD_SIZE_FACTOR", "GROUPS", "head_sizes", "pckh", "evaluate", "evaluate_files", "format_table",
+           "add_arguments", "cli"]
 
 HEAD_SIZE_FACTOR = 0.6  # MPII's SC_BIAS: head size = 0.6 x head-box diagonal
 THRESHOLDS = (0.5, 0.1)
@@ -234,7 +236,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "record order, 0-based pixels; or an official pred.mat (1-based)")
     parser.add_argument("--pred-one-based", action="store_true",
                         help="the JSON predictions are already 1-based (MATLAB) pixels")
-    parser.add_argument("--json", metavar="OUT", help="also write all numbers to this JSON file")
+    parser.add_argument("--json", metavar="OUT",
+                        help="also write all numbers to this JSON file (PCKh in percent, as printed; "
+                             "'present' counts joints)")
+
+
+def evaluate_files(gt_path: str | os.PathLike, pred_path: str | os.PathLike, *,
+                   pred_one_based: bool = False) -> dict[str, Any]:
+    """The PCKh result of a predictions file (JSON in 0-based pixels unless ``pred_one_based``, or an
+    official pred.mat) against gt_valid.mat or an HRNet-layout JSON with head boxes."""
+    load = _load_gt_mat if str(gt_path).endswith(".mat") else _load_gt_json
+    images, gt, visible, boxes = load(str(gt_path))
+    preds = _load_predictions(str(pred_path), images, pred_one_based)
+    return evaluate(preds, gt, visible, boxes)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The official PCKh table (percent) of an ``evaluate`` result, as printable text."""
+    names = [name for name, _ in GROUPS] + ["Mean"]
+    lines = [f"{'':10}" + " | ".join(f"{name:>8}" for name in names)]
+    for key in (f"PCKh@{t}" for t in THRESHOLDS):
+        lines.append(f"{key:10}" + " | ".join(f"{result[key]['groups'][name]:8.2f}" for name in names))
+    lines.append(f"Mean@0.1 as the HRNet code computes it (threshold 0.11): "
+                 f"{result['Mean@0.1 (HRNet code, threshold 0.11)']:.2f}")
+    return "\n".join(lines)
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -242,16 +267,8 @@ def cli(args: argparse.Namespace) -> int:
 
     Raises EvalError for bad input; the caller prints it as one sentence.
     """
-    load = _load_gt_mat if str(args.gt).endswith(".mat") else _load_gt_json
-    images, gt, visible, boxes = load(str(args.gt))
-    preds = _load_predictions(str(args.pred), images, args.pred_one_based)
-    result = evaluate(preds, gt, visible, boxes)
-    names = [name for name, _ in GROUPS] + ["Mean"]
-    print(f"{'':10}" + " | ".join(f"{name:>8}" for name in names))
-    for key in (f"PCKh@{t}" for t in THRESHOLDS):
-        print(f"{key:10}" + " | ".join(f"{result[key]['groups'][name]:8.2f}" for name in names))
-    print(f"Mean@0.1 as the HRNet code computes it (threshold 0.11): "
-          f"{result['Mean@0.1 (HRNet code, threshold 0.11)']:.2f}")
+    result = evaluate_files(args.gt, args.pred, pred_one_based=args.pred_one_based)
+    print(format_table(result))
     if args.json:
         write_json(args.json, result, error=EvalError)
     return 0

@@ -11,7 +11,8 @@ from eval.posetrack_frames import NUM_JOINTS
 @dataclass
 class Detections:
     """Predicted joints of some frames: joint (D,) int poseval id, score (D,) float64, true_positive
-    (D,) bool; and num_gt (15,) int, the GT joints of each type in the same frames."""
+    (T, D) bool, the label at each of T joint-score thresholds; and num_gt (15,) int, the GT joints
+    of each type in the same frames."""
 
     joint: np.ndarray
     score: np.ndarray
@@ -19,41 +20,48 @@ class Detections:
     num_gt: np.ndarray
 
     @staticmethod
-    def concatenate(parts: list["Detections"]) -> "Detections":
+    def concatenate(parts: list["Detections"], num_thresholds: int) -> "Detections":
         """All detections of several frames or sequences, in order."""
         if not parts:
-            return Detections(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), np.zeros(NUM_JOINTS, np.int64))
+            return Detections(np.zeros(0, np.int64), np.zeros(0), np.zeros((num_thresholds, 0), bool),
+                              np.zeros(NUM_JOINTS, np.int64))
         return Detections(np.concatenate([p.joint for p in parts]), np.concatenate([p.score for p in parts]),
-                          np.concatenate([p.true_positive for p in parts]),
+                          np.concatenate([p.true_positive for p in parts], axis=1),
                           np.sum([p.num_gt for p in parts], axis=0))
 
 
-def average_precision(detections: Detections) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(AP, precision, recall) per joint, (15,) float64 each, in percent.
+def average_precision(detections: Detections,
+                      thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(AP, precision, recall) per threshold and joint, (T, 15) float64 each, in percent.
 
-    Detections are ranked by score, highest first (equal scores keep their listed order; poseval's
-    order for ties is arbitrary, Q9). AP is the area under the precision/recall curve with precision
-    made non-increasing from the right (VOC "all points"); precision and recall are the curve's last
-    point. A joint without detections gets 0 for all three; one without GT joints gets NaN AP/recall.
+    At threshold t only the detections scoring at least ``thresholds[t]`` count, labelled by row t
+    of ``true_positive``. Detections are ranked by score, highest first (equal scores keep their
+    listed order; poseval's order for ties is arbitrary, Q9), so those of one threshold are a prefix
+    of the ranking, which is sorted once. AP is the area under the precision/recall curve with
+    precision made non-increasing from the right (VOC "all points"); precision and recall are the
+    curve's last point. A joint without detections gets 0 for all three; one without GT joints gets
+    NaN AP/recall.
     """
-    ap = np.zeros(NUM_JOINTS)
-    precision = np.zeros(NUM_JOINTS)
-    recall = np.zeros(NUM_JOINTS)
+    shape = (len(thresholds), NUM_JOINTS)
+    ap, precision, recall = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     order = np.lexsort((-detections.score, detections.joint))
     joints = detections.joint[order]
-    hits = detections.true_positive[order].astype(np.float64)
+    descending = -detections.score[order]
+    hits = detections.true_positive[:, order].astype(np.float64)
     bounds = np.searchsorted(joints, np.arange(NUM_JOINTS + 1))
     for joint in range(NUM_JOINTS):
-        start, stop = bounds[joint], bounds[joint + 1]
-        if stop == start:
-            continue
-        found = np.cumsum(hits[start:stop])
-        curve_precision = found / np.arange(1, stop - start + 1)
+        start = bounds[joint]
+        stops = start + np.searchsorted(descending[start:bounds[joint + 1]], -thresholds, side="right")
         num_gt = detections.num_gt[joint]
-        curve_recall = found / num_gt if num_gt > 0 else np.full(stop - start, np.nan)
-        ap[joint] = _area(curve_recall, curve_precision) * 100.0
-        precision[joint] = curve_precision[-1] * 100.0
-        recall[joint] = curve_recall[-1] * 100.0
+        for row, stop in enumerate(stops):
+            if stop == start:
+                continue
+            found = np.cumsum(hits[row, start:stop])
+            curve_precision = found / np.arange(1, stop - start + 1)
+            curve_recall = found / num_gt if num_gt > 0 else np.full(stop - start, np.nan)
+            ap[row, joint] = _area(curve_recall, curve_precision) * 100.0
+            precision[row, joint] = curve_precision[-1] * 100.0
+            recall[row, joint] = curve_recall[-1] * 100.0
     return ap, precision, recall
 
 

@@ -110,12 +110,19 @@ def _inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return (crossings % 2 == 1) & ~on_edge
 
 
+def kept_joints(pred: People, thresholds: np.ndarray) -> np.ndarray:
+    """(T,N,15) bool: the joints of ``pred`` present with a score of at least each of the (T,)
+    thresholds; a joint under the threshold is scored as if it were absent."""
+    return pred.has[None] & (pred.scores[None] >= thresholds[:, None, None])
+
+
 @dataclass
 class FrameMatch:
-    """Distances and AP labels of one frame with GT and predictions.
+    """Distances and AP labels of one frame with GT and predictions, at T joint-score thresholds.
 
-    distance: (P,G,15) head-normalised distance, inf where either joint is absent;
-    within: distance <= PCKH_THRESHOLD; true_positive: (P,15) AP label of each predicted joint.
+    distance: (P,G,15) head-normalised distance, inf where either joint is absent (shared by all
+    thresholds); within: (T,P,G,15) distance <= PCKH_THRESHOLD with the predicted joint kept at
+    threshold t; true_positive: (T,P,15) AP label of each predicted joint at each threshold.
     """
 
     distance: np.ndarray
@@ -123,32 +130,34 @@ class FrameMatch:
     true_positive: np.ndarray
 
 
-def match_frame(gt: People, pred: People) -> FrameMatch:
-    """poseval's one-shot person assignment of a frame (Q8), vectorised over persons x persons x joints.
+def match_frame(gt: People, pred: People, kept: np.ndarray) -> FrameMatch:
+    """poseval's one-shot person assignment of a frame (Q8), vectorised over thresholds x persons x
+    persons x joints; ``kept`` (T,P,15) says which predicted joints count at each threshold.
 
     Each prediction keeps only its best GT by PCKh fraction; each GT takes the best of the
     predictions that kept it (first listed on ties); joints of unchosen predictions are all false.
     """
-    num_pred, num_gt = len(pred), len(gt)
+    num_thresholds, num_pred, num_gt = len(kept), len(pred), len(gt)
     if num_pred == 0 or num_gt == 0:
-        empty = np.zeros((num_pred, num_gt, NUM_JOINTS))
-        return FrameMatch(empty + np.inf, empty.astype(bool), np.zeros((num_pred, NUM_JOINTS), bool))
+        empty = np.zeros((num_thresholds, num_pred, num_gt, NUM_JOINTS), bool)
+        return FrameMatch(np.full((num_pred, num_gt, NUM_JOINTS), np.inf), empty,
+                          np.zeros((num_thresholds, num_pred, NUM_JOINTS), bool))
     offsets = pred.xy[:, None] - gt.xy[None]
     distance = np.sqrt((offsets ** 2).sum(axis=-1)) / gt.head_sizes[None, :, None]
     distance[~(pred.has[:, None] & gt.has[None])] = np.inf
-    within = distance <= PCKH_THRESHOLD
+    within = (distance <= PCKH_THRESHOLD)[None] & kept[:, :, None, :]
     annotated = gt.has.sum(axis=1)
-    pck = within.sum(axis=2).astype(np.float64)
+    pck = within.sum(axis=3).astype(np.float64)
     pck = np.where(annotated > 0, pck / np.maximum(annotated, 1), pck)
-    rows = np.arange(num_pred)
-    best_gt = pck.argmax(axis=1)
-    kept = np.zeros_like(pck)
-    kept[rows, best_gt] = pck[rows, best_gt]
-    chosen = kept.argmax(axis=0)
-    has_choice = kept.max(axis=0) > 0
-    assigned = np.full(num_pred, -1)
-    assigned[chosen[has_choice]] = np.flatnonzero(has_choice)
-    true_positive = np.zeros((num_pred, NUM_JOINTS), bool)
-    hit = assigned >= 0
-    true_positive[hit] = within[rows[hit], assigned[hit]]
+    best_gt = pck.argmax(axis=2)[..., None]
+    kept_pck = np.zeros_like(pck)
+    np.put_along_axis(kept_pck, best_gt, np.take_along_axis(pck, best_gt, axis=2), axis=2)
+    chosen = kept_pck.argmax(axis=1)
+    threshold_index, gt_index = np.nonzero(kept_pck.max(axis=1) > 0)
+    assigned = np.full((num_thresholds, num_pred), -1)
+    assigned[threshold_index, chosen[threshold_index, gt_index]] = gt_index
+    true_positive = np.zeros((num_thresholds, num_pred, NUM_JOINTS), bool)
+    threshold_index, pred_index = np.nonzero(assigned >= 0)
+    true_positive[threshold_index, pred_index] = within[threshold_index, pred_index,
+                                                        assigned[threshold_index, pred_index]]
     return FrameMatch(distance, within, true_positive)

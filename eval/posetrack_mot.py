@@ -2,38 +2,43 @@
 
 Objects are GT persons that have the joint, hypotheses the predicted persons that have it, both
 identified by track id; a pair can match when its head-normalised distance is within the PCKh
-threshold. All 15 joints are updated together, with track ids mapped to dense indices.
+threshold. All channels are updated together, with track ids mapped to dense indices: a channel
+is one joint, or one joint at one joint-score threshold when several thresholds are scored at once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from eval.posetrack_frames import NUM_JOINTS, FrameMatch, People
-
-
-def _zeros() -> np.ndarray:
-    return np.zeros(NUM_JOINTS, np.int64)
 
 
 @dataclass
 class MotCounts:
-    """Per-joint event counts, (15,) each; distance is the sum of matched distances (head sizes)."""
+    """Per-channel event counts, (J,) each; distance is the sum of matched distances (head sizes)."""
 
-    objects: np.ndarray = field(default_factory=_zeros)
-    misses: np.ndarray = field(default_factory=_zeros)
-    false_positives: np.ndarray = field(default_factory=_zeros)
-    switches: np.ndarray = field(default_factory=_zeros)
-    detections: np.ndarray = field(default_factory=_zeros)
-    distance: np.ndarray = field(default_factory=lambda: np.zeros(NUM_JOINTS))
+    objects: np.ndarray
+    misses: np.ndarray
+    false_positives: np.ndarray
+    switches: np.ndarray
+    detections: np.ndarray
+    distance: np.ndarray
+
+    @staticmethod
+    def zeros(channels: int) -> "MotCounts":
+        """No events yet in any of ``channels`` channels."""
+        return MotCounts(*(np.zeros(channels, np.int64) for _ in range(5)), np.zeros(channels))
+
+    def rows(self, count: int) -> list["MotCounts"]:
+        """The counts of ``count`` equal consecutive groups of channels (one per threshold)."""
+        fields = [getattr(self, name).reshape(count, -1) for name in self.__dataclass_fields__]
+        return [MotCounts(*(values[row] for values in fields)) for row in range(count)]
 
     def __add__(self, other: "MotCounts") -> "MotCounts":
         return MotCounts(*(getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__))
 
     def metrics(self) -> dict[str, np.ndarray]:
-        """MOTA, MOTP, precision and recall per joint in percent, with poseval's NaN rules.
+        """MOTA, MOTP, precision and recall per channel in percent, with poseval's NaN rules.
 
         MOTP = 100 (1 - mean matched distance), 0 without detections: the leaderboard's MOTP
         (py-motmetrics 1.0.2, `MOTP_total_with_2018_motmetrics` in the reference), not the lower
@@ -50,80 +55,89 @@ class MotCounts:
 
 
 class SequenceAccumulator:
-    """Accumulates MOT events of one sequence for all joints; frames must come in file order.
+    """Accumulates MOT events of one sequence for ``channels`` channels; frames must come in file order.
 
     gt_ids / pred_ids: every track id that can appear in the sequence (to index them densely).
     """
 
-    def __init__(self, gt_ids: np.ndarray, pred_ids: np.ndarray):
+    def __init__(self, gt_ids: np.ndarray, pred_ids: np.ndarray, channels: int):
         self.gt_ids = np.unique(gt_ids)
         self.pred_ids = np.unique(pred_ids)
-        # last[j, object] = dense index of the hypothesis the object was last paired with, or -1.
-        self.last = np.full((NUM_JOINTS, len(self.gt_ids)), -1, np.int64)
-        self.counts = MotCounts()
+        # last[c, object] = dense index of the hypothesis the object was last paired with, or -1.
+        self.last = np.full((channels, len(self.gt_ids)), -1, np.int64)
+        self.counts = MotCounts.zeros(channels)
 
-    def placeholder(self) -> None:
-        """A frame without GT or without predictions after filtering (Q11): per joint one object
-        and one hypothesis that cannot match."""
-        self.counts.objects += 1
-        self.counts.misses += 1
-        self.counts.false_positives += 1
+    def placeholder(self, channels: np.ndarray | None = None) -> None:
+        """A frame without GT or without predictions after filtering (Q11): per channel (all, or
+        where the (J,) mask ``channels`` is set) one object and one hypothesis that cannot match."""
+        add = 1 if channels is None else channels.astype(np.int64)
+        self.counts.objects += add
+        self.counts.misses += add
+        self.counts.false_positives += add
 
-    def all_missed(self, gt: People) -> None:
-        """A GT frame the predictions lack: every GT joint is a miss."""
-        present = gt.has.sum(axis=0)
+    def all_missed(self, gt_has: np.ndarray) -> None:
+        """A GT frame the predictions lack: every GT joint ((J,G) ``gt_has``) is a miss."""
+        present = gt_has.sum(axis=1)
         self.counts.objects += present
         self.counts.misses += present
 
-    def update(self, gt: People, pred: People, match: FrameMatch) -> None:
-        """One frame with GT and predictions: keep previous pairs within the threshold, pair the
-        rest with most pairs first and least total distance second, count switches and misses."""
+    def update(self, gt_track_ids: np.ndarray, pred_track_ids: np.ndarray, gt_has: np.ndarray,
+               pred_has: np.ndarray, within: np.ndarray, distance: np.ndarray) -> None:
+        """One frame with GT (G,) and predictions (P,): track ids, joints present per channel (J,G)
+        and (J,P), pairs that may match (J,G,P) and their distances (J,G,P). Keep previous pairs
+        within the threshold, pair the rest with most pairs first and least total distance second,
+        count switches and misses."""
         counts = self.counts
-        gt_has, pred_has = gt.has, pred.has  # (G,15), (P,15)
-        objects = np.searchsorted(self.gt_ids, gt.track_ids)
-        hypotheses = np.searchsorted(self.pred_ids, pred.track_ids)
-        num_objects, num_hyps = gt_has.sum(axis=0), pred_has.sum(axis=0)
+        channels = len(gt_has)
+        objects = np.searchsorted(self.gt_ids, gt_track_ids)
+        hypotheses = np.searchsorted(self.pred_ids, pred_track_ids)
+        num_pred = len(pred_track_ids)
+        num_objects, num_hyps = gt_has.sum(axis=1), pred_has.sum(axis=1)
         counts.objects += num_objects
-        # within[j, g, p]: object g and hypothesis p may pair for joint j.
-        within = np.transpose(match.within, (2, 1, 0)) & gt_has.T[:, :, None] & pred_has.T[:, None, :]
-        distance = np.transpose(match.distance, (2, 1, 0))
+        # within[c, g, p]: object g and hypothesis p may pair in channel c.
+        within = within & gt_has[:, :, None] & pred_has[:, None, :]
         free = within.copy()
-        pairs_j, pairs_g, pairs_p = [], [], []
+        pairs_c, pairs_g, pairs_p = [], [], []
 
         # 1. an object keeps its previous hypothesis when that one is here and within reach.
         column_of = np.full(len(self.pred_ids) + 1, -1, np.int64)
-        column_of[hypotheses] = np.arange(len(pred))
-        previous = self.last[:, objects]  # (15, G)
+        column_of[hypotheses] = np.arange(num_pred)
+        previous = self.last[:, objects]  # (J, G)
         column = column_of[previous]  # -1 maps to the spare last entry
-        joint_index, object_index = np.nonzero(column >= 0)
-        keep = within[joint_index, object_index, column[joint_index, object_index]]
-        joint_index, object_index = joint_index[keep], object_index[keep]
-        hyp_index = column[joint_index, object_index]
+        channel_index, object_index = np.nonzero(column >= 0)
+        keep = within[channel_index, object_index, column[channel_index, object_index]]
+        channel_index, object_index = channel_index[keep], object_index[keep]
+        hyp_index = column[channel_index, object_index]
         # two objects may remember the same hypothesis: the first listed takes it.
-        _, first = np.unique(joint_index * len(pred) + hyp_index, return_index=True)
-        joint_index, object_index, hyp_index = joint_index[first], object_index[first], hyp_index[first]
-        free[joint_index, object_index, :] = False
-        free[joint_index, :, hyp_index] = False
-        counts.distance += np.bincount(joint_index, distance[joint_index, object_index, hyp_index], NUM_JOINTS)
-        matched = np.bincount(joint_index, minlength=NUM_JOINTS)
+        _, first = np.unique(channel_index * num_pred + hyp_index, return_index=True)
+        channel_index, object_index, hyp_index = channel_index[first], object_index[first], hyp_index[first]
+        free[channel_index, object_index, :] = False
+        free[channel_index, :, hyp_index] = False
+        counts.distance += np.bincount(channel_index, distance[channel_index, object_index, hyp_index], channels)
+        matched = np.bincount(channel_index, minlength=channels)
 
         # 2. the remaining pairs: forced where each object and hypothesis has one candidate.
         per_object = free.sum(axis=2).max(axis=1, initial=0)
         per_hyp = free.sum(axis=1).max(axis=1, initial=0)
         simple = (per_object <= 1) & (per_hyp <= 1)
-        j, g, p = np.nonzero(free & simple[:, None, None])
-        pairs_j.append(j), pairs_g.append(g), pairs_p.append(p)
-        for joint in np.flatnonzero(~simple):
-            g, p = _assign(free[joint], distance[joint])
-            pairs_j.append(np.full(len(g), joint)), pairs_g.append(g), pairs_p.append(p)
-        j, g, p = (np.concatenate(values) for values in (pairs_j, pairs_g, pairs_p))
-        before = self.last[j, objects[g]]
+        c, g, p = np.nonzero(free & simple[:, None, None])
+        pairs_c.append(c), pairs_g.append(g), pairs_p.append(p)
+        solved: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        for channel in np.flatnonzero(~simple):
+            # channels of one joint at nearby thresholds often pose the same problem: solve it once.
+            key = free[channel].tobytes() + distance[channel].tobytes()
+            if key not in solved:
+                solved[key] = _assign(free[channel], distance[channel])
+            g, p = solved[key]
+            pairs_c.append(np.full(len(g), channel)), pairs_g.append(g), pairs_p.append(p)
+        c, g, p = (np.concatenate(values) for values in (pairs_c, pairs_g, pairs_p))
+        before = self.last[c, objects[g]]
         now = hypotheses[p]
         switched = (before >= 0) & (before != now)
-        self.last[j, objects[g]] = now
-        counts.distance += np.bincount(j, distance[j, g, p], NUM_JOINTS)
-        counts.switches += np.bincount(j[switched], minlength=NUM_JOINTS)
-        paired = matched + np.bincount(j, minlength=NUM_JOINTS)
+        self.last[c, objects[g]] = now
+        counts.distance += np.bincount(c, distance[c, g, p], channels)
+        counts.switches += np.bincount(c[switched], minlength=channels)
+        paired = matched + np.bincount(c, minlength=channels)
         counts.detections += paired
         counts.misses += num_objects - paired
         counts.false_positives += num_hyps - paired
@@ -132,6 +146,8 @@ class SequenceAccumulator:
 def _assign(allowed: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (rows, cols) using only allowed entries: as many pairs as possible, then the least
     total distance. Forbidden entries cost more than any set of allowed ones could save."""
+    from scipy.optimize import linear_sum_assignment  # here, so that `python -m eval --help` stays fast
+
     rows = np.flatnonzero(allowed.any(axis=1))
     cols = np.flatnonzero(allowed.any(axis=0))
     sub_allowed = allowed[np.ix_(rows, cols)]

@@ -6,7 +6,9 @@ import logging
 import math
 import os
 import re
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -22,60 +24,160 @@ _POSETRACK_NAME = re.compile(r"(\d{6})_[^/\\]*[/\\](\d+)\.\w+$")
 def write_posetrack18(sequence: Sequence, path: str | os.PathLike) -> None:
     """Write a sequence as a PoseTrack 2018 file (atomic). Non-finite values are never written:
     such joints become absent, such scores 0, such boxes are left out (with a logged warning)."""
-    images, annotations = [], []
-    cleaner = _Cleaner(sequence.name)
-    for index, frame in enumerate(sequence.frames):
-        image_id = _image_id(frame, index)
-        image: dict[str, Any] = {"id": image_id, "file_name": frame.file_name}
-        for key in ("frame_id", "width", "height"):
-            if getattr(frame, key) is not None:
-                image[key] = getattr(frame, key)
-        if frame.is_labeled is not None:
-            image["is_labeled"] = frame.is_labeled
-        image["nframes"] = len(sequence.frames)
-        regions = [cleaner.polygon(polygon) for polygon in frame.ignore_regions]
-        if regions:
-            image["ignore_regions_x"] = [polygon[:, 0].tolist() for polygon in regions]
-            image["ignore_regions_y"] = [polygon[:, 1].tolist() for polygon in regions]
-        images.append(image)
-        for number, person in enumerate(frame.persons):
-            keypoints, scores = cleaner.person(person)
-            annotation: dict[str, Any] = {"id": len(annotations), "image_id": image_id, "category_id": 1}
-            if person.track_id is not None:
-                annotation["track_id"] = int(person.track_id)
-            annotation["keypoints"] = keypoints.reshape(-1).tolist()
-            if scores is not None:
-                annotation["scores"] = scores.tolist()
-            for key, box in (("bbox", person.box), ("bbox_head", person.head_box)):
-                box = cleaner.box(box)
-                if box is not None:
-                    annotation[key] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
-            if person.score is not None and math.isfinite(person.score):
-                annotation["score"] = float(person.score)
-            annotations.append(annotation)
-    categories = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(POSETRACK18.joints),
-                   "skeleton": [[a + 1, b + 1] for a, b in POSETRACK18.limbs]}]
-    cleaner.report()
-    _dump({"images": images, "annotations": annotations, "categories": categories}, path)
+    _write(sequence, path, "posetrack18")
 
 
 def write_posetrack17(sequence: Sequence, path: str | os.PathLike) -> None:
     """Write a sequence as a PoseTrack 2017 ``annolist`` file (atomic; the ears, which the 2017
     format has no id for, are dropped). Non-finite values are handled as in write_posetrack18."""
-    cleaner = _Cleaner(sequence.name)
-    annolist = []
-    for index, frame in enumerate(sequence.frames):
-        entry: dict[str, Any] = {"image": [{"name": frame.file_name}], "imgnum": [index + 1]}
-        if frame.is_labeled is not None:
-            entry["is_labeled"] = [int(frame.is_labeled)]
-        regions = [cleaner.polygon(polygon) for polygon in frame.ignore_regions]
-        if regions:
-            entry["ignore_regions"] = [{"point": [{"x": [x], "y": [y]} for x, y in polygon.tolist()]}
-                                       for polygon in regions]
-        entry["annorect"] = [_rect_2017(person, cleaner) for person in frame.persons]
-        annolist.append(entry)
-    cleaner.report()
-    _dump({"annolist": annolist}, path)
+    _write(sequence, path, "posetrack17")
+
+
+def _write(sequence: Sequence, path: str | os.PathLike, layout: str) -> None:
+    with SequenceWriter(path, sequence.name, layout=layout) as writer:
+        for frame in sequence.frames:
+            writer.add(frame)
+
+
+LAYOUTS = ("posetrack18", "posetrack17")
+
+
+class SequenceWriter:
+    """Writes a PoseTrack file one frame at a time, holding no frame in memory.
+
+    Entries go to anonymous spool files beside the target (unlinked at once, so even a killed
+    process leaves nothing behind); `close` joins them into the target atomically, with the bytes
+    `json.dump` would give for the whole sequence. Use as a context manager: leaving with an
+    exception writes nothing. `nframes` (PoseTrack 2018) is the number of frames added.
+    """
+
+    def __init__(self, path: str | os.PathLike, name: str, *, layout: str = "posetrack18"):
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+        self.path = Path(path)
+        self.layout = layout
+        self.frames = 0
+        self._annotations = 0
+        self._cleaner = _Cleaner(name)
+        self._entries: IO[str] | None = None  # images (2018) or annolist entries (2017), one JSON a line
+        self._persons: IO[str] | None = None  # annotations (2018), one JSON a line
+
+    def __enter__(self) -> "SequenceWriter":
+        self._entries = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
+        if self.layout == "posetrack18":
+            self._persons = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
+        return self
+
+    def add(self, frame: Frame) -> None:
+        """Spool one frame: its image entry and its persons."""
+        if self.layout == "posetrack18":
+            image_id = _image_id(frame, self.frames)
+            self._line(self._entries, _image_entry(frame, image_id, self._cleaner))
+            for person in frame.persons:
+                self._line(self._persons, _annotation(person, self._annotations, image_id, self._cleaner))
+                self._annotations += 1
+        else:
+            self._line(self._entries, _annolist_entry(frame, self.frames, self._cleaner))
+        self.frames += 1
+
+    @staticmethod
+    def _line(spool: IO[str], entry: dict[str, Any]) -> None:
+        spool.write(json.dumps(entry, allow_nan=False))
+        spool.write("\n")
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                self._join()
+        finally:
+            for spool in (self._entries, self._persons):
+                if spool is not None:
+                    spool.close()
+
+    def _join(self) -> None:
+        self._cleaner.report()
+        with atomic_open(self.path, "w", encoding="utf-8") as handle:
+            if self.layout == "posetrack17":
+                handle.write('{"annolist": ')
+                self._copy_list(self._entries, handle)
+                handle.write("}")
+                return
+            handle.write('{"images": ')
+            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, self.frames))
+            handle.write(', "annotations": ')
+            self._copy_list(self._persons, handle)
+            handle.write(', "categories": ')
+            json.dump(_CATEGORIES, handle)
+            handle.write("}")
+
+    @staticmethod
+    def _copy_list(spool: IO[str], handle: IO[str], edit=None) -> None:
+        """Write the spooled lines as one JSON list, separated as json.dump separates items."""
+        spool.seek(0)
+        handle.write("[")
+        for number, line in enumerate(spool):
+            if number:
+                handle.write(", ")
+            handle.write(edit(line) if edit else line.rstrip("\n"))
+        handle.write("]")
+
+
+_CATEGORIES = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(POSETRACK18.joints),
+                "skeleton": [[a + 1, b + 1] for a, b in POSETRACK18.limbs]}]
+
+
+def _image_entry(frame: Frame, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+    """A 2018 `images` entry without `nframes`, which is known only when the sequence ends."""
+    image: dict[str, Any] = {"id": image_id, "file_name": frame.file_name}
+    for key in ("frame_id", "width", "height"):
+        if getattr(frame, key) is not None:
+            image[key] = getattr(frame, key)
+    if frame.is_labeled is not None:
+        image["is_labeled"] = frame.is_labeled
+    regions = [cleaner.polygon(polygon) for polygon in frame.ignore_regions]
+    if regions:
+        image["ignore_regions_x"] = [polygon[:, 0].tolist() for polygon in regions]
+        image["ignore_regions_y"] = [polygon[:, 1].tolist() for polygon in regions]
+    return image
+
+
+def _with_nframes(line: str, nframes: int) -> str:
+    """A spooled image entry with `nframes` in its place: after the frame keys, before the ignore regions."""
+    image = json.loads(line)
+    ordered = {key: image.pop(key) for key in ("id", "file_name", "frame_id", "width", "height", "is_labeled")
+               if key in image}
+    ordered["nframes"] = nframes
+    ordered.update(image)
+    return json.dumps(ordered, allow_nan=False)
+
+
+def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+    keypoints, scores = cleaner.person(person)
+    annotation: dict[str, Any] = {"id": number, "image_id": image_id, "category_id": 1}
+    if person.track_id is not None:
+        annotation["track_id"] = int(person.track_id)
+    annotation["keypoints"] = keypoints.reshape(-1).tolist()
+    if scores is not None:
+        annotation["scores"] = scores.tolist()
+    for key, box in (("bbox", person.box), ("bbox_head", person.head_box)):
+        box = cleaner.box(box)
+        if box is not None:
+            annotation[key] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
+    if person.score is not None and math.isfinite(person.score):
+        annotation["score"] = float(person.score)
+    return annotation
+
+
+def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, Any]:
+    entry: dict[str, Any] = {"image": [{"name": frame.file_name}], "imgnum": [index + 1]}
+    if frame.is_labeled is not None:
+        entry["is_labeled"] = [int(frame.is_labeled)]
+    regions = [cleaner.polygon(polygon) for polygon in frame.ignore_regions]
+    if regions:
+        entry["ignore_regions"] = [{"point": [{"x": [x], "y": [y]} for x, y in polygon.tolist()]}
+                                   for polygon in regions]
+    entry["annorect"] = [_rect_2017(person, cleaner) for person in frame.persons]
+    return entry
 
 
 def _rect_2017(person: Person, cleaner: "_Cleaner") -> dict[str, Any]:
@@ -149,8 +251,3 @@ def _image_id(frame: Frame, index: int) -> int:
     if match:
         return int(f"1{match.group(1)}{int(match.group(2)):04d}")
     return index
-
-
-def _dump(data: dict, path: str | os.PathLike) -> None:
-    with atomic_open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, allow_nan=False)

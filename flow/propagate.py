@@ -2,6 +2,7 @@
 FlowTrack): previous poses moved by the flow become extra person boxes for the current frame.
 
 Coordinates: pixel centres at integer positions; flow[y, x] is the motion of pixel (x, y).
+Boxes are (N,5) float32 x1, y1, x2, y2, score in those pixels.
 """
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import torch
 from torchvision.ops import nms
 
 from flow.errors import FlowError
+
+MIN_BOX_SIDE = 4.0
+"""Pixels: a box narrower or lower than this holds no person a pose model can resolve (ours)."""
 
 
 def sample_flow(flow: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -70,6 +74,43 @@ def poses_to_boxes(poses: np.ndarray, score_thr: float = 0.3, grow: float = 0.15
     score = (chosen[..., 2] * mask).sum(1) / mask.sum(1)
     boxes = np.concatenate([low - margin, high + margin, score[:, None]], axis=1)
     return boxes.astype(np.float32), source
+
+
+def bound_boxes(boxes: np.ndarray, limits: np.ndarray, factor: float) -> np.ndarray:
+    """Boxes (N,5) made no wider or higher than `factor` times their limit boxes (N,4+), about their centres.
+
+    The rule (the tracker passes each propagated box the box its pose was estimated in, and the
+    crop padding 1.25 as `factor`): the model saw nothing outside that box's padded crop, so a
+    box drawn around its pose has no reason to be larger. Real poses lie inside their boxes (the
+    annotated joints of COCO persons span at most 1.02 times their boxes, so the paper's 15% growth
+    gives at most 1.17 < 1.25) and are left as the paper makes them. A pose spread over its whole
+    crop (random weights, no person there) made each propagated box about 1.4 times the last,
+    without end; bounded, a chain grows at most `factor` a frame, and `clip_boxes` caps it at the frame.
+    """
+    boxes = np.array(boxes, dtype=np.float64).reshape(-1, 5)
+    limits = np.asarray(limits, dtype=np.float64).reshape(len(boxes), -1)
+    centre = (boxes[:, :2] + boxes[:, 2:4]) / 2.0
+    half = np.minimum(boxes[:, 2:4] - boxes[:, :2], (limits[:, 2:4] - limits[:, :2]) * factor) / 2.0
+    boxes[:, :2], boxes[:, 2:4] = centre - half, centre + half
+    return boxes.astype(np.float32)
+
+
+def clip_boxes(boxes: np.ndarray, width: int, height: int, min_side: float = MIN_BOX_SIDE
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N,5) clipped to a width x height frame: ((M,5) float32, (M,) int indices of those kept).
+
+    Corners are clipped to the pixel centres, x in [0, width - 1] and y in [0, height - 1]; boxes
+    with a non-finite number, or narrower or lower than `min_side` pixels once clipped, are dropped
+    (a box outside the frame clips to nothing).
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)
+    finite = np.flatnonzero(np.isfinite(boxes).all(axis=1))
+    clipped = boxes[finite].copy()
+    clipped[:, [0, 2]] = np.clip(clipped[:, [0, 2]], 0.0, width - 1.0)
+    clipped[:, [1, 3]] = np.clip(clipped[:, [1, 3]], 0.0, height - 1.0)
+    sides = clipped[:, 2:4] - clipped[:, :2]
+    wide = (sides >= min_side).all(axis=1)
+    return clipped[wide], finite[wide]
 
 
 def merge_boxes(detected: np.ndarray, propagated: np.ndarray, iou_threshold: float = 0.5

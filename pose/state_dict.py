@@ -31,6 +31,11 @@ _NUMPY_GLOBALS = [_MULTIARRAY._reconstruct, _MULTIARRAY.scalar, np.ndarray, np.d
                   (_MULTIARRAY._reconstruct, "numpy.core.multiarray._reconstruct"),
                   (_MULTIARRAY.scalar, "numpy.core.multiarray.scalar"),
                   *sorted({type(np.dtype(code)) for code in "?bhilqBHILQefdgFDG"}, key=str)]
+# What torch's weights-only unpickler says of a global it refuses: "Unsupported global: GLOBAL
+# __main__.Thing was not an allowed global" (a class), "unsupported GLOBAL posix.system whose module
+# posix is blocked" (torch 2.14, a function such as os.system), "... but got <class 'x.Y'>" (older).
+_REFUSED_OBJECT = re.compile(r"unsupported (?:global|class):? (?:GLOBAL )?([\w.]+)|but got <class '([\w.]+)'>",
+                             re.IGNORECASE)
 _MODULE_PREFIX = "module."  # DistributedDataParallel
 _BACKBONE_PREFIX = "backbone."  # mmpose
 _HEAD_PREFIXES = ("keypoint_head.", "head.")  # mmpose 0.x / 1.x; their final_layer is ours
@@ -49,14 +54,12 @@ def _load_file(path: Path) -> object:
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        refused = re.search(r"Unsupported (?:global|class):? (?:GLOBAL )?([\w.]+)"
-                            r"|but got <class '([\w.]+)'>", str(error))
+        refused = _REFUSED_OBJECT.search(str(error))
         if refused:
-            what = refused.group(1) or refused.group(2)
             raise PoseError(
-                f"{path} holds a Python object ({what}) besides tensors, and hrtrack does not "
-                "unpickle such objects because that can run code; if you trust the file, "
-                "save just its weights with torch.save(torch.load(PATH, weights_only=False)"
+                f"{path} holds code-like objects besides tensors ({refused.group(1) or refused.group(2)}), "
+                "which hrtrack refuses to unpickle because unpickling them can run code; if you trust "
+                "the file, save just its weights with torch.save(torch.load(PATH, weights_only=False)"
                 "['state_dict'], NEW_PATH) and pass the new file.") from None
         raise _not_a_checkpoint(path, error) from None
     except OSError as error:
@@ -129,7 +132,18 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             raise PoseError(f"{path} holds two tensors that both mean {ours!r} (one of them is "
                             f"{key!r}), so it is not a single model's state dict.")
         state[ours] = value
+    _check_finite(state, path)
     return state
+
+
+def _check_finite(state: Mapping[str, torch.Tensor], path: Path) -> None:
+    """PoseError naming a tensor when any floating weight is NaN or infinite (damaged or diverged weights)."""
+    bad = [key for key, value in state.items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        others = f" and {len(bad) - 1} other tensors" if len(bad) > 1 else ""
+        raise PoseError(f"{path} holds NaN or infinite weights in {bad[0]}{others}, so the file is damaged "
+                        "or comes from a training run that diverged; use other weights.")
 
 
 def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import re
 from pathlib import Path
@@ -180,7 +181,52 @@ def test_pickled_objects_are_refused_without_running_them(tiny_model, tiny_weigh
     path = _save({"state_dict": dict(tiny_weights), "args": argparse.Namespace(lr=1.0)},
                  tmp_path / "objects.pth")
     message = _message(tiny_model, path)
-    assert "holds a Python object (argparse.Namespace)" in message
+    assert "holds code-like objects besides tensors (argparse.Namespace), which hrtrack refuses" in message
+
+
+class _RunsCommand:
+    """Pickles as a call of os.system, the classic malicious checkpoint."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+class _Optimizer:
+    """Some class of the training script, pickled by reference like any user class."""
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy", "pickle"])
+def test_a_pickle_calling_os_system_is_refused_as_code_like(tiny_model, tiny_weights, tmp_path, layout):
+    marker = tmp_path / "ran"
+    payload = {"state_dict": dict(tiny_weights), "hook": _RunsCommand(marker)}
+    path = tmp_path / "evil.pth"
+    if layout == "pickle":
+        path.write_bytes(pickle.dumps(_RunsCommand(marker), protocol=2))
+    else:
+        torch.save(payload, path, _use_new_zipfile_serialization=layout == "zip")
+    message = _message(tiny_model, path)
+    assert f"{path} holds code-like objects besides tensors ({os.system.__module__}.system), which " \
+           "hrtrack refuses to unpickle because unpickling them can run code" in message
+    assert not marker.exists()
+
+
+def test_a_pickled_class_is_refused_as_code_like(tiny_model, tiny_weights, tmp_path):
+    path = _save({"state_dict": dict(tiny_weights), "optimizer": _Optimizer()}, tmp_path / "class.pth")
+    message = _message(tiny_model, path)
+    assert f"holds code-like objects besides tensors ({__name__}._Optimizer)" in message
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_non_finite_weights_are_refused_naming_a_tensor(tiny_model, tiny_weights, tmp_path, bad):
+    weights = {key: value.clone() for key, value in tiny_weights.items()}
+    weights["final_layer.weight"][0, 0, 0, 0] = bad
+    weights["conv1.weight"][1, 0, 0, 0] = bad
+    message = _message(tiny_model, _save(weights, tmp_path / "diverged.pth"))
+    assert message == (f"{tmp_path / 'diverged.pth'} holds NaN or infinite weights in conv1.weight and 1 other "
+                       "tensors, so the file is damaged or comes from a training run that diverged; use other weights.")
 
 
 @pytest.mark.parametrize("payload, found", [

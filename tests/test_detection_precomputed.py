@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 
 import detection
 from detection import DetectionError
+from detection.protocol import FrameKey
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +105,39 @@ def test_missing_file_and_other_categories(tmp_path):
         "images": [{"id": 5, "file_name": "clip/000000.jpg"}]}))
     found = detection.from_file(path)
     np.testing.assert_array_equal(found.boxes_for(0), [[10, 20, 40, 60, 0.5]])
+
+
+def _ask(found, frames: range) -> None:
+    for index in frames:
+        found.boxes(FrameKey(index, f"{index:06d}.jpg"))
+
+
+def test_ids_matching_no_frame_warn_early_and_in_the_report(tmp_path, caplog):
+    path = tmp_path / "det.json"
+    path.write_text(json.dumps([{"image_id": f"frame_{index}", "bbox": [0, 0, 10, 20], "score": 0.9}
+                                for index in range(30)]))
+    found = detection.from_file(path)
+    with caplog.at_level(logging.INFO, logger="detection.precomputed"):
+        _ask(found, range(9))
+        assert caplog.text == ""
+        _ask(found, range(9, 30))
+        assert found.report_matches() == (0, 30)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [
+        f"none of the first 10 frames has a detection in {path}; frames are matched to its image ids (such as "
+        "'frame_0', 'frame_1', 'frame_2') by the number in their file name, or their index; do the detections "
+        "belong to this video?",
+        f"only 0 of 30 frames had detections in {path}; frames are matched to its image ids (such as 'frame_0', "
+        "'frame_1', 'frame_2') by the number in their file name, or their index; do the detections belong to "
+        "this video?"]
+
+
+def test_the_report_counts_each_video_apart(reference_dir, caplog):
+    found = detection.from_file(reference_dir / "coco" / "test_coco_det_AP_H_56.json")
+    with caplog.at_level(logging.INFO, logger="detection.precomputed"):
+        _ask(found, [785, 40083, 3])  # two of the images, and a frame the file lacks
+        assert found.report_matches() == (2, 3)
+        _ask(found, [1, 2, 196141])
+        assert found.report_matches() == (1, 3)
+    assert [record.levelname for record in caplog.records] == ["INFO", "WARNING"]
+    assert caplog.records[0].getMessage().startswith("2 of 3 frames had detections in ")

@@ -160,4 +160,9 @@ def test_cli_prints_the_table_and_writes_json(tmp_path, gt_path, gt_data, capsys
     assert coco.cli(args) == 0
     header, values = capsys.readouterr().out.strip().splitlines()
     assert "AP (M)" in header and values.split(" | ")[0].strip() == "100.00"
-    assert json.loads(out.read_text(encoding="utf-8"))["AR .75"] == 1.0
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert list(written) == list(coco.STAT_NAMES) and written["AR .75"] == 100.0  # percent, as printed
+
+
+def test_percent_is_what_the_table_prints_and_no_ground_truth_is_null():
+    assert coco.in_percent({"AP": 0.725, "AP (M)": -1.0}) == {"AP": 72.5, "AP (M)": None}

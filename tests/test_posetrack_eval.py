@@ -12,7 +12,7 @@ from eval.errors import EvalError
 from eval.posetrack import evaluate
 from eval.posetrack_read import read_folder
 from eval.posetrack_types import Frame, Person, Sequence
-from eval.posetrack_frames import FrameMatch, People, inside_polygons
+from eval.posetrack_frames import People, inside_polygons
 from eval.posetrack_mot import SequenceAccumulator
 from pose.skeleton import POSEVAL_JOINTS
 
@@ -197,26 +197,27 @@ def _people(ids, xs) -> People:
                   np.ones(len(ids)) / 0.6)
 
 
-def _match(gt: People, pred: People) -> FrameMatch:
-    distance = np.abs(pred.xy[:, None, :, 0] - gt.xy[None, :, :, 0]) / 1.0
-    return FrameMatch(distance, distance <= 0.5, np.zeros((len(pred), 15), bool))
+def _update(accumulator: SequenceAccumulator, gt: People, pred: People) -> None:
+    """One frame for the 15 joint channels, the distance being the x offset."""
+    distance = np.abs(pred.xy[:, None, :, 0] - gt.xy[None, :, :, 0]).transpose(2, 1, 0)
+    accumulator.update(gt.track_ids, pred.track_ids, gt.has.T, pred.has.T, distance <= 0.5, distance)
 
 
 def test_mot_prefers_more_pairs_then_shorter_distances_and_counts_switches():
     """Object 1 is close to both hypotheses, object 2 only to hypothesis 20: pairing 1-20 by
     distance alone would leave 2 unpaired; the assignment pairs 1-10 and 2-20. Later, object 1
     reappears after a gap with hypothesis 20: a switch, because it last paired with 10."""
-    accumulator = SequenceAccumulator(np.array([1, 2]), np.array([10, 20]))
+    accumulator = SequenceAccumulator(np.array([1, 2]), np.array([10, 20]), 15)
     gt, pred = _people([1, 2], [0.0, 0.45]), _people([10, 20], [-0.4, 0.05])
-    accumulator.update(gt, pred, _match(gt, pred))
+    _update(accumulator, gt, pred)
     counts = accumulator.counts
     assert counts.detections.tolist() == [2] * 15 and counts.misses.sum() == 0
     np.testing.assert_allclose(counts.distance, 0.8)
     gt, pred = _people([2], [0.0]), _people([30], [5.0])
-    accumulator.update(gt, pred, _match(gt, pred))
+    _update(accumulator, gt, pred)
     assert counts.misses.tolist() == [1] * 15 and counts.false_positives.tolist() == [1] * 15
     gt, pred = _people([1], [0.0]), _people([20], [0.1])
-    accumulator.update(gt, pred, _match(gt, pred))
+    _update(accumulator, gt, pred)
     assert counts.switches.tolist() == [1] * 15
     metrics = counts.metrics()
     np.testing.assert_allclose(metrics["MOTA"], 100 * (1 - 3 / 4))
@@ -224,11 +225,11 @@ def test_mot_prefers_more_pairs_then_shorter_distances_and_counts_switches():
 
 
 def test_previous_pair_is_kept_over_a_closer_hypothesis():
-    accumulator = SequenceAccumulator(np.array([1]), np.array([10, 20]))
+    accumulator = SequenceAccumulator(np.array([1]), np.array([10, 20]), 15)
     gt, first = _people([1], [0.0]), _people([10], [0.0])
-    accumulator.update(gt, first, _match(gt, first))
+    _update(accumulator, gt, first)
     both = _people([10, 20], [0.4, 0.0])
-    accumulator.update(gt, both, _match(gt, both))
+    _update(accumulator, gt, both)
     assert accumulator.counts.switches.sum() == 0
     assert accumulator.counts.false_positives.tolist() == [1] * 15
     np.testing.assert_allclose(accumulator.counts.distance, 0.4)

@@ -13,7 +13,7 @@ from eval.posetrack import evaluate
 from eval.posetrack_read import read_folder, read_sequence
 from eval.posetrack_types import Frame, Person, Sequence
 from eval.posetrack_validate import validate
-from eval.posetrack_write import write_posetrack17, write_posetrack18
+from eval.posetrack_write import SequenceWriter, write_posetrack17, write_posetrack18
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +188,31 @@ def test_written_file_is_one_the_tracker_can_hand_to_poseval(tmp_path):
     original = copy.deepcopy(_person(7))
     np.testing.assert_allclose(read_sequence(tmp_path / "out.json").frames[0].persons[0].keypoints,
                                original.keypoints)
+
+
+@pytest.mark.parametrize("layout", ["posetrack18", "posetrack17"])
+def test_streamed_file_has_the_bytes_json_dump_gives(public, tmp_path, layout):
+    """The frame-by-frame writer joins its spools with json.dump's own separators, ignore regions and
+    nframes in place, so a file is the same whether written whole or streamed."""
+    sequence = read_sequence(public / "p1_exact_gt" / "gt" / "003418_mpii_test.json")
+    assert any(frame.ignore_regions for frame in sequence.frames)
+    with SequenceWriter(tmp_path / "out.json", sequence.name, layout=layout) as writer:
+        for frame in sequence.frames:
+            writer.add(frame)
+    text = (tmp_path / "out.json").read_text()
+    assert json.dumps(json.loads(text)) == text
+    if layout == "posetrack18":
+        images = json.loads(text)["images"]
+        assert {image["nframes"] for image in images} == {len(sequence.frames)}
+        assert list(images[0])[:3] == ["id", "file_name", "frame_id"]
+    again = read_sequence(tmp_path / "out.json")
+    _same_people(sequence, again, ears=layout == "posetrack18")
+
+
+def test_streaming_writer_leaves_nothing_when_the_block_fails(public, tmp_path):
+    sequence = read_sequence(public / "p1_exact_gt" / "gt" / "003418_mpii_test.json")
+    with pytest.raises(RuntimeError):
+        with SequenceWriter(tmp_path / "out.json", sequence.name) as writer:
+            writer.add(sequence.frames[0])
+            raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []  # the spools are anonymous files: nothing to clean up even after a kill

@@ -1,11 +1,14 @@
 """Moving poses by flow (exact under affine motion), boxes from poses, merging boxes."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from flow import FlowError
-from flow.propagate import merge_boxes, move_poses, poses_to_boxes
+from flow.propagate import bound_boxes, clip_boxes, merge_boxes, move_poses, poses_to_boxes
+from pose.crops import PADDING
 
 HEIGHT, WIDTH = 120, 160
 MATRIX = np.array([[0.02, -0.01], [0.015, 0.03]])
@@ -72,3 +75,40 @@ def test_merge_boxes_drops_overlapping_and_tells_the_origin():
     assert len(boxes) == 4
     boxes, origin = merge_boxes(np.zeros((0, 5)), np.zeros((0, 5)), 0.5)
     assert boxes.shape == (0, 5) and origin.shape == (0,)
+
+
+def test_clip_boxes_keeps_the_frame_part_and_drops_outside_thin_and_non_finite_boxes():
+    boxes = np.array([[-20, -10, 50, 30, 0.9],        # overlaps the top-left corner
+                      [10, 10, 150, 100, 0.8],        # inside
+                      [200, 10, 260, 90, 0.7],        # right of the frame
+                      [20, 20, 22.5, 90, 0.6],        # 2.5 px wide
+                      [np.nan, 0, 10, 10, 0.5],
+                      [-np.inf, -np.inf, np.inf, np.inf, 0.4],
+                      [1e30, 1e30, 1e30, 1e30, 0.3]], dtype=np.float32)
+    clipped, kept = clip_boxes(boxes, WIDTH, HEIGHT)
+    np.testing.assert_array_equal(kept, [0, 1])
+    np.testing.assert_allclose(clipped, [[0, 0, 50, 30, 0.9], [10, 10, 150, 100, 0.8]])
+    assert clipped.dtype == np.float32
+    full, kept = clip_boxes(np.array([[-1e30, -1e30, 1e30, 1e30, 1.0]]), 16, 16)
+    np.testing.assert_array_equal(full, [[0, 0, 15, 15, 1.0]])
+
+
+def test_bound_boxes_shrinks_an_oversized_box_about_its_centre_only():
+    boxes = np.array([[0, 0, 300, 100, 0.7], [10, 20, 40, 60, 0.6]], dtype=np.float32)
+    limits = np.array([[0, 0, 100, 100, 0.9], [0, 0, 100, 100, 0.9]], dtype=np.float32)
+    bounded = bound_boxes(boxes, limits, factor=1.15)
+    np.testing.assert_allclose(bounded, [[92.5, 0, 207.5, 100, 0.7], boxes[1]], rtol=1e-6)
+
+
+def test_bound_leaves_boxes_of_real_coco_persons_as_the_paper_makes_them(reference_dir):
+    """The annotated joints of real persons stand in for a good model's poses, their annotated
+    boxes for the boxes the poses were estimated in: no propagated box is shrunk."""
+    data = json.loads((reference_dir / "coco" / "test_coco.json").read_text())
+    people = [person for person in data["annotations"] if person["num_keypoints"] >= 3]
+    poses = np.array([np.reshape(person["keypoints"], (17, 3)) for person in people], np.float32)
+    poses[..., 2] = poses[..., 2] > 0
+    x, y, w, h = np.array([person["bbox"] for person in people], np.float32).T
+    detected = np.stack([x, y, x + w, y + h, np.ones_like(x)], axis=1)
+    boxes, source = poses_to_boxes(poses, score_thr=0.2, grow=0.15, min_keypoints=3)
+    assert len(boxes) == len(people) >= 10
+    np.testing.assert_array_equal(bound_boxes(boxes, detected[source], factor=PADDING), boxes)

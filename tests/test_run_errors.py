@@ -173,11 +173,23 @@ def test_ctrl_c_writes_complete_outputs_for_the_frames_done(frames, tmp_path, ca
     assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.mp4"]
 
 
-def test_a_crash_leaves_no_outputs(frames, tmp_path):
+def test_a_crash_keeps_the_frames_done_and_names_the_frame(frames, tmp_path, stubbed, capsys):
+    stubbed(stop_at=3, error=RuntimeError)
+    out = tmp_path / "out"
+    assert main([str(frames), "-o", str(out), "--quiet"]) == 1
+    sentence = one_sentence(capsys)
+    assert "frame 3 failed (RuntimeError: stopped by the test)" in sentence and "hold the 3 frames done" in sentence
+    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.mp4"]
+    written = json.loads((out / "clip.json").read_text())
+    assert [image["file_name"] for image in written["images"]] == [f"images/clip/{i:06d}.png" for i in range(3)]
+    assert {row.split(",")[0] for row in (out / "clip.csv").read_text().splitlines()[1:]} == {"0", "1", "2"}
+
+
+def test_a_crash_at_the_first_frame_leaves_no_outputs(frames, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(RuntimeError):
-        track_video(str(frames), stub_models(stop_at=3, error=RuntimeError), load_track_config(), out)
+        track_video(str(frames), stub_models(stop_at=0, error=RuntimeError), load_track_config(), out)
     assert list(out.iterdir()) == []
 
 

@@ -9,7 +9,8 @@ from pose.skeleton import COCO, MPII, POSETRACK18
 from tracker.matching import Associator, greedy_match, pose_areas
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
-from tracker.outputs import joint_angles, to_posetrack18
+from tracker.joint_angles import joint_angles
+from tracker.posetrack_output import to_posetrack18
 from tracker.render import track_colour
 from tracker.run import build_parser, overrides_from
 from tracker.track import default_weights
@@ -24,6 +25,29 @@ def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
     args = build_parser().parse_args(["v.mp4", "--preset", "fast", "--detect-every", "2", "--no-flip"])
     chosen = load_track_config(preset=args.preset, overrides=overrides_from(args))
     assert chosen.detection.detect_every == 2 and chosen.detection.detector == fast.detection.detector
+    args = build_parser().parse_args(["v.mp4", "--set", "association.oks_threshold=0.45", "--set",
+                                      "detection.detect_every=3", "--detect-every", "4", "--box-thr", "0.6"])
+    chosen = load_track_config(overrides=overrides_from(args))
+    assert (chosen.association.oks_threshold, chosen.detection.detect_every, chosen.detection.min_box_score) == (
+        0.45, 4, 0.6)  # a flag wins over --set
+
+
+@pytest.mark.parametrize("flags, sentence", [
+    (["--kpt-thr", "2"], "output.kpt_thr (--kpt-thr) must be between 0 and 1, not 2.0."),
+    (["--kpt-thr", "nan"], "output.kpt_thr (--kpt-thr) must be between 0 and 1, not nan."),
+    (["--set", "output.kpt_thr=5"], "output.kpt_thr (--kpt-thr) must be between 0 and 1, not 5.0."),
+    (["--set", "poses.min_pose_score=.nan"], "poses.min_pose_score must be between 0 and 1, not nan."),
+    (["--set", "runtime.prefetch=-3"], "runtime.prefetch must be at least 1, not -3."),
+    (["--set", "runtime.folder_fps=0"], "runtime.folder_fps must be greater than 0, not 0.0."),
+    (["--box-thr", "1.5"], "detection.min_box_score (--box-thr) must be between 0 and 1, not 1.5."),
+    (["--set", "output.format=coco"], "output.format (--format) must be one of posetrack18, posetrack17, not 'coco'."),
+    (["--set", "runtime.strid=2"], "command line: unknown key runtime.strid; known keys: device, start, end"),
+    (["--set", "runtime"], "override 'runtime' must look like section.key=value."),
+])
+def test_every_value_outside_its_range_is_one_sentence(flags, sentence):
+    with pytest.raises(TrackerError) as caught:
+        load_track_config(overrides=overrides_from(build_parser().parse_args(["v.mp4", *flags])))
+    assert str(caught.value).startswith(sentence), str(caught.value)
 
 
 def test_config_mistakes_are_named(tmp_path):
@@ -33,7 +57,7 @@ def test_config_mistakes_are_named(tmp_path):
         load_track_config(bad_key)
     bad_type = tmp_path / "type.yaml"
     bad_type.write_text("association:\n  max_age: soon\n")
-    with pytest.raises(TrackerError, match="association.max_age must be of type int"):
+    with pytest.raises(TrackerError, match="association.max_age must be int, not 'soon'"):
         load_track_config(bad_type)
     with pytest.raises(TrackerError, match="--detect-every"):
         load_track_config(overrides={"detection": {"detect_every": 0}})

@@ -5,7 +5,7 @@ import pytest
 import torch
 from train_helpers import tiny_config, torch_threads  # tests/train_helpers.py
 
-from pose.errors import PoseError
+from training.errors import TrainingError
 from pose.hrnet import build_model
 from training.train import main
 from training.config import config_from_dict, config_to_dict, load_train_config
@@ -52,7 +52,7 @@ def test_overrides_and_unknown_keys(tmp_path):
     assert config.optim.lr_steps == (170, 200) and config.optim.epochs == 210
     fine_tune = load_train_config("configs/train_posetrack18_w48_384x288.yaml")
     assert (fine_tune.optim.lr, fine_tune.optim.lr_steps, fine_tune.optim.epochs) == (1e-4, (10, 15), 20)
-    with pytest.raises(PoseError, match="unknown key optim.learning_rate"):
+    with pytest.raises(TrainingError, match="unknown key optim.learning_rate"):
         load_train_config("configs/train_tiny.yaml", ["optim.learning_rate=1"])
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 
 import configs
+from common import config as common_config
+from common.config import within
 from common.jsonio import read_yaml
 from tracker.errors import TrackerError
 
@@ -29,7 +32,7 @@ class PoseOptions:
     config: str
     weights: str | None
     flip: bool
-    batch_size: int
+    batch_size: int = field(metadata=within(1, note=" (--batch)"))
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,8 @@ class DetectionOptions:
 
     detector: str
     detections: str | None
-    detect_every: int
-    min_box_score: float
+    detect_every: int = field(metadata=within(1, note=" (--detect-every)"))
+    min_box_score: float = field(metadata=within(0, 1, note=" (--box-thr)"))
 
 
 @dataclass(frozen=True)
@@ -47,42 +50,42 @@ class FlowOptions:
     """Optical flow and the flow-propagated boxes merged with detections."""
 
     name: str
-    box_grow: float
-    box_keypoint_threshold: float
-    box_min_keypoints: int
-    box_nms_iou: float
+    box_grow: float = field(metadata=within(0))
+    box_keypoint_threshold: float = field(metadata=within(0, 1))
+    box_min_keypoints: int = field(metadata=within(0))
+    box_nms_iou: float = field(metadata=within(0, 1, note=" (--nms-thr)"))
 
 
 @dataclass(frozen=True)
 class PoseFilterOptions:
     """Which estimated poses are kept: joint visibility threshold, pose score floor, OKS-NMS."""
 
-    keypoint_threshold: float
-    min_pose_score: float
-    oks_nms_threshold: float
+    keypoint_threshold: float = field(metadata=within(0, 1))
+    min_pose_score: float = field(metadata=within(0, 1))
+    oks_nms_threshold: float = field(metadata=within(0, 1))
 
 
 @dataclass(frozen=True)
 class AssociationOptions:
     """Greedy OKS matching of poses to flow-propagated tracks, and when a track ends."""
 
-    oks_threshold: float
-    keypoint_threshold: float
-    max_age: int
+    oks_threshold: float = field(metadata=within(0, 1))
+    keypoint_threshold: float = field(metadata=within(0, 1))
+    max_age: int = field(metadata=within(1, note=" (--max-age)"))
 
 
 @dataclass(frozen=True)
 class OutputOptions:
     """What is written per video and how."""
 
-    format: str
-    kpt_thr: float
+    format: str = field(metadata=within(choices=("posetrack18", "posetrack17"), note=" (--format)"))
+    kpt_thr: float = field(metadata=within(0, 1, note=" (--kpt-thr)"))
     video: bool
     json: bool
     csv: bool
     smoothing: bool
-    smoothing_process_noise: float
-    smoothing_measurement_noise: float
+    smoothing_process_noise: float = field(metadata=within(above=0))
+    smoothing_measurement_noise: float = field(metadata=within(above=0))
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,12 @@ class RuntimeOptions:
     """Device, frame range and threads."""
 
     device: str
-    start: int
-    end: int | None
-    stride: int
-    folder_fps: float
-    prefetch: int
-    torch_threads: int
+    start: int = field(metadata=within(0, note=" (--start)"))
+    end: int | None = field(metadata=within(1, note=" (--end)"))
+    stride: int = field(metadata=within(1, note=" (--stride)"))
+    folder_fps: float = field(metadata=within(above=0))
+    prefetch: int = field(metadata=within(1))
+    torch_threads: int = field(metadata=within(0, note=" (0: automatic)"))
 
 
 @dataclass(frozen=True)
@@ -124,24 +127,11 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def _check_type(where: str, default_type: Any, value: Any) -> Any:
-    """Coerce ints to floats where a float is expected; reject other type mismatches."""
-    expected = {"float": float, "int": int, "bool": bool, "str": str}
-    kinds = [expected[name.strip()] for name in str(default_type).split("|") if name.strip() in expected]
-    if value is None and "None" in str(default_type):
-        return None
-    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if any(isinstance(value, kind) and not (kind is int and isinstance(value, bool)) for kind in kinds):
-        return value
-    raise TrackerError(f"config key {where} must be of type {default_type}, got {value!r}.")
-
-
 def _build(layer: Mapping[str, Any], origin: str) -> TrackConfig:
     """The full configuration from a layer that gives every key of every section (the defaults file)."""
     sections = {}
     for section_field in dataclasses.fields(TrackConfig):
-        section_type = {cls.__name__: cls for cls in _SECTIONS}[section_field.type]
+        section_type = typing.get_type_hints(TrackConfig)[section_field.name]
         values = layer.get(section_field.name) or {}
         missing = [f.name for f in dataclasses.fields(section_type) if f.name not in values]
         if missing:
@@ -152,27 +142,13 @@ def _build(layer: Mapping[str, Any], origin: str) -> TrackConfig:
 
 def merge(config: TrackConfig, layer: Mapping[str, Any], origin: str) -> TrackConfig:
     """Return `config` with the sections/keys of `layer` replaced; `origin` names the layer in errors."""
-    sections = {}
-    for section_name, values in layer.items():
-        if section_name not in {f.name for f in dataclasses.fields(TrackConfig)}:
-            raise TrackerError(f"{origin}: unknown section {section_name!r}; known sections: "
-                               f"{', '.join(f.name for f in dataclasses.fields(TrackConfig))}.")
-        section = getattr(config, section_name)
-        if not isinstance(values, Mapping):
-            raise TrackerError(f"{origin}: section {section_name!r} must be a mapping of keys.")
-        types = {f.name: f.type for f in dataclasses.fields(section)}
-        changes = {}
-        for key, value in values.items():
-            if key not in types:
-                raise TrackerError(f"{origin}: unknown key {section_name}.{key}; known keys: {', '.join(types)}.")
-            changes[key] = _check_type(f"{section_name}.{key}", types[key], value)
-        sections[section_name] = dataclasses.replace(section, **changes)
-    return dataclasses.replace(config, **sections)
+    return common_config.merge(config, layer, origin, TrackerError)
 
 
 def load_track_config(config_file: str | os.PathLike | None = None, *, preset: str | None = None,
-                      overrides: Mapping[str, Mapping[str, Any]] | None = None) -> TrackConfig:
-    """Build the configuration: defaults file, then `preset`, then `config_file`, then `overrides`."""
+                      overrides: Mapping[str, Mapping[str, Any]] | list[Mapping] | None = None) -> TrackConfig:
+    """Build the configuration: defaults file, then `preset`, then `config_file`, then `overrides` (one
+    layer, or a list of layers applied in order)."""
     config = _build(_read_yaml(DEFAULTS_FILE), str(DEFAULTS_FILE))
     if preset is not None:
         if preset not in PRESETS:
@@ -181,33 +157,17 @@ def load_track_config(config_file: str | os.PathLike | None = None, *, preset: s
         config = merge(config, _read_yaml(preset_file), str(preset_file))
     if config_file is not None:
         config = merge(config, _read_yaml(Path(config_file)), str(config_file))
-    if overrides:
-        config = merge(config, overrides, "command line")
+    for layer in overrides if isinstance(overrides, list) else [overrides] if overrides else []:
+        config = merge(config, layer, "command line")
     validate(config)
     return config
 
 
 def validate(config: TrackConfig) -> None:
-    """Raise TrackerError for values outside their meaningful range."""
-    checks = [
-        (config.detection.detect_every >= 1, "detection.detect_every (--detect-every) must be at least 1"),
-        (config.pose.batch_size >= 1, "pose.batch_size (--batch) must be at least 1"),
-        (config.association.max_age >= 1, "association.max_age (--max-age) must be at least 1"),
-        (0.0 <= config.association.oks_threshold <= 1.0, "association.oks_threshold must lie in [0, 1]"),
-        (0.0 <= config.poses.oks_nms_threshold <= 1.0, "poses.oks_nms_threshold must lie in [0, 1]"),
-        (0.0 <= config.flow.box_nms_iou <= 1.0, "flow.box_nms_iou must lie in [0, 1]"),
-        (config.flow.box_grow >= 0.0, "flow.box_grow must not be negative"),
-        (config.output.format in ("posetrack18", "posetrack17"),
-         "output.format (--format) must be posetrack18 or posetrack17"),
-        (config.runtime.stride >= 1, "runtime.stride (--stride) must be at least 1"),
-        (config.runtime.start >= 0, "runtime.start (--start) must not be negative"),
-        (config.runtime.end is None or config.runtime.end > config.runtime.start,
-         "runtime.end (--end) must be greater than runtime.start (--start)"),
-        (config.runtime.torch_threads >= 0, "runtime.torch_threads must be 0 (automatic) or more"),
-    ]
-    for ok, sentence in checks:
-        if not ok:
-            raise TrackerError(sentence + ".")
+    """Raise TrackerError for a value outside its range (the fields' metadata) or keys that disagree."""
+    common_config.check_ranges(config, TrackerError)
+    if config.runtime.end is not None and config.runtime.end <= config.runtime.start:
+        raise TrackerError("runtime.end (--end) must be greater than runtime.start (--start).")
 
 
 def resolve_config_path(value: str) -> str:

@@ -8,19 +8,23 @@ outside through their protocols (`tracker.run` builds them), so tests and benchm
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from detection.protocol import BoxSource, FrameKey
-from flow.propagate import merge_boxes, poses_to_boxes
+from flow.propagate import MIN_BOX_SIDE, bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from flow.protocol import FlowEstimator
+from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
 from tracker.matching import Associator, Motion
 from tracker.config import TrackConfig
 from tracker.timing import StageTimer
 from tracker.video import VideoFrame
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Pipeline:
         self._previous_poses = np.zeros((0, self.keypoint_set.num_joints, 3), np.float32)
         self._previous_boxes = np.zeros((0, 5), np.float32)
         self._processed = 0
+        self._warned_outside = False
 
     def tracks_started(self) -> int:
         """How many tracks this video has started so far."""
@@ -68,7 +73,7 @@ class Pipeline:
         image = frame.image
         detected = self._detect(frame)
         motion = self.associator.carry(image)
-        propagated = self._propagated_boxes(motion)
+        propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
             boxes, _ = merge_boxes(detected, propagated, self.config.flow.box_nms_iou)
         with self.timer("pose"):
@@ -88,16 +93,39 @@ class Pipeline:
         with self.timer("detect"):
             key = FrameKey(frame.index, frame.name)
             detected = np.asarray(self.box_source.boxes(key, frame.image), np.float32).reshape(-1, 5)
-        return detected[detected[:, 4] >= self.config.detection.min_box_score]
+        detected = detected[detected[:, 4] >= self.config.detection.min_box_score]
+        height, width = frame.image.shape[:2]
+        clipped, kept = clip_boxes(detected, width, height)
+        self._warn_outside(detected, clipped, kept, frame.index, width, height)
+        return clipped
 
-    def _propagated_boxes(self, motion: Motion | None) -> np.ndarray:
-        """Boxes around the previous frame's poses moved here (pose extent grown by `flow.box_grow`)."""
+    def _warn_outside(self, boxes: np.ndarray, clipped: np.ndarray, kept: np.ndarray, index: int,
+                      width: int, height: int) -> None:
+        """Warn once per video when detected boxes were dropped or lost half their area to the clip
+        (detections made for another video, or in another unit, look like this)."""
+        if self._warned_outside:
+            return
+        with np.errstate(invalid="ignore", over="ignore"):
+            area = np.prod(boxes[kept, 2:4] - boxes[kept, :2], axis=1, dtype=np.float64)
+            inside = np.prod(clipped[:, 2:4] - clipped[:, :2], axis=1, dtype=np.float64)
+            bad = len(boxes) - int(np.count_nonzero(inside >= area / 2.0))
+        if bad:
+            log.warning("%d of the %d detected boxes of frame %d lie mostly outside its %dx%d image or are "
+                        "thinner than %g pixels, so they were clipped to it or dropped; do the detections "
+                        "belong to this video?", bad, len(boxes), index, width, height, MIN_BOX_SIDE)
+            self._warned_outside = True
+
+    def _propagated_boxes(self, motion: Motion | None, width: int, height: int) -> np.ndarray:
+        """Boxes around the previous frame's poses moved here: pose extent grown by `flow.box_grow`,
+        no larger than the padded crop of the box the pose came from (see `bound_boxes`), clipped to the frame."""
         if motion is None or len(self._previous_poses) == 0:
             return np.zeros((0, 5), np.float32)
         with self.timer("propagate"):
             options = self.config.flow
-            boxes, _ = poses_to_boxes(motion(self._previous_poses), score_thr=options.box_keypoint_threshold,
-                                      grow=options.box_grow, min_keypoints=options.box_min_keypoints)
+            boxes, source = poses_to_boxes(motion(self._previous_poses), score_thr=options.box_keypoint_threshold,
+                                           grow=options.box_grow, min_keypoints=options.box_min_keypoints)
+            boxes = bound_boxes(boxes, self._previous_boxes[source], PADDING)
+            boxes, _ = clip_boxes(boxes, width, height)
         return boxes
 
     def _filter(self, poses: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

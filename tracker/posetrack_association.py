@@ -82,12 +82,16 @@ def associate_files(poses: str, output: str, *, frames: str | None = None, flow_
     source = Path(poses)
     if not source.exists():
         raise TrackerError(f"{source} does not exist; give a PoseTrack JSON file or a folder of them.")
+    out = Path(output)
+    if out.resolve() == source.resolve():
+        kind = "folder" if source.is_dir() else "file"
+        raise TrackerError(f"the output {out} is the input {kind} {source}, and writing it would overwrite "
+                           "the poses being read; choose another output with -o.")
     sequences = read_folder(source) if source.is_dir() else {"": read_sequence(source)}
     frames_dir = Path(frames) if frames else None
     if frames_dir is not None and not frames_dir.is_dir():
         raise TrackerError(f"--frames {frames_dir} is not a folder.")
     estimator = flow.create(flow_name or config.flow.name) if frames_dir is not None else None
-    out = Path(output)
     check_output_dir(out if source.is_dir() else out.parent)
     writer = write_posetrack17 if layout == "posetrack17" else write_posetrack18
     for sequence in sequences.values():

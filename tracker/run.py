@@ -9,13 +9,20 @@ arguments are parsed so that `--help` answers at once.
 """
 from __future__ import annotations
 
-import argparse
-import sys
+from common.signals import exit_quietly_on_signals
 
-import detection
-import flow
-from common.cli import run_cli
-from tracker.config import PRESETS
+if __name__ == "__main__":  # a signal during the imports ends the process quietly: nothing is written yet
+    exit_quietly_on_signals()
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+import detection  # noqa: E402
+import flow  # noqa: E402
+from common.cli import run_cli  # noqa: E402
+from common.config import parse_overrides  # noqa: E402
+from tracker.config import PRESETS  # noqa: E402
+from tracker.errors import TrackerError  # noqa: E402
 
 DEFAULT_OUTPUT = "hrtrack_output"
 
@@ -51,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=int, metavar="N", help="crops per pose forward pass")
     parser.add_argument("--max-age", type=int, metavar="N", help="frames a track may go unseen before it ends")
     parser.add_argument("--kpt-thr", type=float, metavar="T", help="leave joints scoring below T out of the JSON")
+    parser.add_argument("--box-thr", type=float, metavar="T", help="drop detected boxes scoring below T (0-1)")
+    parser.add_argument("--nms-thr", type=float, metavar="IOU",
+                        help="IoU above which box NMS merges detected and propagated boxes (0-1)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="set any key of the tracking config (configs/track_posetrack.yaml), e.g. "
+                             "--set association.oks_threshold=0.4; values are YAML; may repeat")
     parser.add_argument("--format", choices=("posetrack18", "posetrack17"), help="JSON layout")
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
@@ -72,14 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def overrides_from(args: argparse.Namespace) -> dict:
-    """The config keys the command-line flags set (flags not given set nothing)."""
+def overrides_from(args: argparse.Namespace) -> list[dict]:
+    """The config layers of the command line, in order: the `--set` keys, then the flags (flags not given set nothing)."""
     table = {
         ("pose", "config"): args.pose_config, ("pose", "weights"): args.pose_weights,
         ("pose", "flip"): False if args.no_flip else None, ("pose", "batch_size"): args.batch,
         ("detection", "detector"): args.detector, ("detection", "detections"): args.detections,
         ("detection", "detect_every"): args.detect_every, ("flow", "name"): args.flow,
         ("association", "max_age"): args.max_age, ("output", "kpt_thr"): args.kpt_thr,
+        ("detection", "min_box_score"): args.box_thr, ("flow", "box_nms_iou"): args.nms_thr,
         ("output", "format"): args.format, ("output", "smoothing"): True if args.smooth else None,
         ("output", "video"): False if args.no_video else None, ("output", "csv"): False if args.no_csv else None,
         ("runtime", "device"): args.device, ("runtime", "start"): args.start, ("runtime", "end"): args.end,
@@ -91,7 +105,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
             overrides.setdefault(section, {})[key] = value
     if args.detector is not None:  # a detector named on the command line replaces a configured file
         overrides["detection"]["detections"] = None
-    return overrides
+    return [parse_overrides(args.set, TrackerError), overrides]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
+from common.errors import UserError
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
 from tracker.outputs import VideoOutputs, check_output_dir, output_name
@@ -107,37 +108,70 @@ class VideoSummary:
                 f"{self.seconds:.1f}s ({rate:.2f} frames/s){status}; {stages}")
 
 
+@dataclass
+class Progress:
+    """How far a video got: frames and persons done, and what stopped it (None: it ran to the end)."""
+
+    frames: int = 0
+    persons: int = 0
+    stop: BaseException | None = None
+    failed_at: int | None = None
+
+
+def process_frames(source: VideoSource, pipeline: Pipeline, outputs: VideoOutputs, progress: Progress,
+                   bar: tqdm) -> None:
+    """Run the pipeline over every frame into the outputs; an interruption or error ends it, noted in `progress`."""
+    frame = None
+    try:
+        for frame in source:
+            result = pipeline.step(frame)
+            outputs.add(result)
+            progress.frames += 1
+            progress.persons += len(result.ids)
+            bar.update(1)
+    except KeyboardInterrupt as interruption:
+        progress.stop = interruption
+    except Exception as error:  # any failure: the frames done are kept, then it is reported
+        progress.stop, progress.failed_at = error, (frame.index if frame is not None else source.indices[0])
+    finally:
+        bar.close()
+
+
 def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False,
                 render: RenderOptions | None = None) -> VideoSummary:
-    """Track one video and write its outputs; on Ctrl-C the outputs hold the frames done, then it re-raises."""
+    """Track one video and write its outputs.
+
+    On Ctrl-C or SIGTERM, and on an error in any frame, the outputs are finished with the frames done
+    before the interruption or the error is raised again, saying so.
+    """
     runtime = config.runtime
     source = VideoSource(path, start=runtime.start, end=runtime.end, stride=runtime.stride,
                          prefetch=runtime.prefetch, folder_fps=runtime.folder_fps)
     timer = StageTimer()
     pipeline = Pipeline(models.estimator, models.boxes, models.flow, config, timer)
-    frames = persons = 0
-    interrupted = False
+    done = Progress()
     start = time.perf_counter()
-    with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
-                      keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
-                      timer=timer, render=render) as outputs:
-        bar = tqdm(total=len(source.indices), desc=source.path.name, unit="frame", disable=not progress)
-        try:
-            for frame in source:
-                result = pipeline.step(frame)
-                outputs.add(result)
-                frames += 1
-                persons += len(result.ids)
-                bar.update(1)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            bar.close()
+    try:
+        with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
+                          keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
+                          timer=timer, render=render) as outputs:
+            bar = tqdm(total=len(source.indices), desc=source.path.name, unit="frame", disable=not progress)
+            process_frames(source, pipeline, outputs, done, bar)
+            if done.stop is not None and not done.frames:  # nothing to keep: no outputs, the error as it was
+                raise done.stop
+    except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
+        done.stop = done.stop or late
     stages = {"decode": source.decode_seconds, **timer.seconds}
-    summary = VideoSummary(source.path.name, frames, persons, pipeline.tracks_started(),
-                           time.perf_counter() - start, stages, interrupted)
-    if interrupted:
-        raise KeyboardInterrupt(summary.line())
+    summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
+                           time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
+    kept = f"the outputs in {out_dir} hold the {done.frames} frames done" if done.frames else "no frame was done"
+    if isinstance(done.stop, KeyboardInterrupt):
+        raise type(done.stop)(f"{summary.line()}; {kept}") from None
+    if done.stop is not None:
+        error = done.stop
+        reason = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+        raise TrackerError(f"{source.path.name}: frame {done.failed_at} failed ({reason.rstrip('.')}); "
+                           f"{kept}.") from error
     return summary
 
 

@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from common.stderr import silenced_stderr
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,17 @@ class VideoFrame:
     name: str | None = None
 
 
+class _Undecodable(Exception):
+    """One frame the decoder gave no image for (OpenCV returns None or False); the video goes on."""
+
+
 class _Reader:
     """Random access to frames by index; subclasses open one kind of source."""
 
     info: VideoInfo
 
     def read(self, index: int) -> np.ndarray:
-        """Decode frame `index` as uint8 HxWx3 RGB; raise any exception on failure."""
+        """Decode frame `index` as uint8 HxWx3 RGB; `_Undecodable` when the decoder gives no image."""
         raise NotImplementedError
 
     def name(self, index: int) -> str | None:
@@ -69,6 +74,13 @@ class _Reader:
 
 
 _warned_no_decord = False
+
+
+def _library_lines_hidden() -> contextlib.AbstractContextManager:
+    """FFmpeg's and decord's own lines kept off stderr while a file is opened, unless debug logging is on
+    (--debug); the user gets our one sentence instead. Opening runs before the reading thread starts,
+    so no line of ours is lost with them."""
+    return contextlib.nullcontext() if log.isEnabledFor(logging.DEBUG) else silenced_stderr()
 
 
 def _unopenable(path: Path) -> str:
@@ -91,11 +103,12 @@ def _probe_decord(path: Path) -> VideoInfo | None:
             _warned_no_decord = True
         return None
     try:
-        video = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
-        info = VideoInfo(len(video), 0, 0, float(video.get_avg_fps()))
-        if info.num_frames:
-            height, width = video[0].shape[:2]
-            info = VideoInfo(info.num_frames, int(width), int(height), info.fps)
+        with _library_lines_hidden():
+            video = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+            info = VideoInfo(len(video), 0, 0, float(video.get_avg_fps()))
+            if info.num_frames:
+                height, width = video[0].shape[:2]
+                info = VideoInfo(info.num_frames, int(width), int(height), info.fps)
     except (decord.DECORDError, RuntimeError):
         raise TrackerError(_unopenable(path)) from None
     del video
@@ -110,7 +123,8 @@ class _OpenCVReader(_Reader):
     """
 
     def __init__(self, path: Path, info: VideoInfo | None = None):
-        self._capture = cv2.VideoCapture(str(path))
+        with _library_lines_hidden():
+            self._capture = cv2.VideoCapture(str(path))
         if not self._capture.isOpened():
             raise TrackerError(_unopenable(path))
         self._next = 0
@@ -129,26 +143,37 @@ class _OpenCVReader(_Reader):
         self._next = index + 1
         ok, bgr = self._capture.read()
         if not ok:
-            raise RuntimeError(f"the decoder returned no image for frame {index}")
+            raise _Undecodable(f"the decoder returned no image for frame {index}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 class _FolderReader(_Reader):
-    """Image files of one folder in sorted name order (the PoseTrack layout)."""
+    """Image files of one folder in sorted name order (the PoseTrack layout).
+
+    The first readable image sets the size (unreadable ones before it are skipped when their turn
+    comes); an image of another size is resized to it, with a warning naming the file.
+    """
 
     def __init__(self, path: Path, fps: float):
         self._files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         width = height = 0
-        if self._files:
-            first = cv2.imread(str(self._files[0]), cv2.IMREAD_COLOR)
+        for file in self._files:
+            first = cv2.imread(str(file), cv2.IMREAD_COLOR)
             if first is not None:
                 height, width = first.shape[:2]
+                break
         self.info = VideoInfo(len(self._files), width, height, float(fps))
 
     def read(self, index: int) -> np.ndarray:
-        bgr = cv2.imread(str(self._files[index]), cv2.IMREAD_COLOR)
+        file = self._files[index]
+        bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
         if bgr is None:
-            raise RuntimeError(f"{self._files[index].name} is not a readable image")
+            raise _Undecodable(f"{file.name} is not a readable image")
+        size = (self.info.width, self.info.height)
+        if (bgr.shape[1], bgr.shape[0]) != size:
+            log.warning("%s is %dx%d, unlike the %dx%d of the folder's first readable image; resizing it to that size",
+                        file.name, bgr.shape[1], bgr.shape[0], *size)
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def name(self, index: int) -> str:
@@ -177,7 +202,9 @@ class VideoSource:
             kind = "image files" if self.path.is_dir() else "frames"
             raise TrackerError(f"{self.path} has no {kind}; give a video with at least one frame.")
         if full.width <= 0 or full.height <= 0:
-            raise TrackerError(f"the first frame of {self.path} could not be decoded; the file may be damaged.")
+            raise TrackerError(f"none of the {full.num_frames} images of {self.path} could be read; they may be damaged."
+                               if self.path.is_dir() else
+                               f"the first frame of {self.path} could not be decoded; the file may be damaged.")
         if start >= full.num_frames:
             raise TrackerError(f"--start {start} is past the last frame of {self.path} ({full.num_frames} frames).")
         stop = full.num_frames if end is None else min(end, full.num_frames)
@@ -198,7 +225,7 @@ class VideoSource:
         start = time.perf_counter()
         try:
             image = self._reader.read(index)
-        except Exception as error:  # one bad frame must not end the video
+        except _Undecodable as error:  # one bad frame must not end the video; any other error is a bug
             log.warning("frame %d of %s could not be decoded (%s); skipping it", index, self.path, error)
             image = None
         self.decode_seconds += time.perf_counter() - start

@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
+from common import config as common_config
 from common.jsonio import read_yaml
 from pose.config import ModelConfig, load_model_config
 from pose.datasets.augment import AugmentConfig
-from pose.errors import PoseError
+from training.errors import TrainingError
 
 DATASETS = ("coco", "mpii", "posetrack18")
 
@@ -118,9 +117,9 @@ _SECTIONS = {"data": DataConfig, "augment": AugmentConfig, "optim": OptimConfig,
 def load_train_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> TrainConfig:
     """Read a training YAML and apply `section.key=value` overrides (values parsed as YAML)."""
     path = Path(path)
-    raw = read_yaml(path, "training config", error=PoseError) or {}
+    raw = read_yaml(path, "training config", error=TrainingError) or {}
     if not isinstance(raw, dict):
-        raise PoseError(f"training config {path} holds no mapping of keys.")
+        raise TrainingError(f"training config {path} holds no mapping of keys.")
     for override in overrides:
         _apply_override(raw, override)
     return config_from_dict(raw, base_dir=path.parent, source=str(path))
@@ -132,15 +131,15 @@ def config_from_dict(raw: dict, base_dir: Path = Path("."), source: str = "the c
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise PoseError(f"unknown key {unknown[0]!r} in {source}; known keys: {', '.join(sorted(known))}.")
+        raise TrainingError(f"unknown key {unknown[0]!r} in {source}; known keys: {', '.join(sorted(known))}.")
     if "model" not in values or "data" not in values:
-        raise PoseError(f"{source} needs a 'model' and a 'data' section.")
+        raise TrainingError(f"{source} needs a 'model' and a 'data' section.")
     values["model"] = _model(values["model"], base_dir)
     for name, cls in _SECTIONS.items():
         if name in values:
             values[name] = _section(cls, values[name] or {}, name, source)
     if values["data"].dataset not in DATASETS:
-        raise PoseError(f"data.dataset {values['data'].dataset!r} in {source} is unknown; "
+        raise TrainingError(f"data.dataset {values['data'].dataset!r} in {source} is unknown; "
                         f"choose one of {', '.join(DATASETS)}.")
     return TrainConfig(**values)
 
@@ -171,42 +170,31 @@ def _model(value: Any, base_dir: Path) -> ModelConfig:
         try:
             return dataclasses.replace(base, **changes)
         except TypeError as exc:
-            raise PoseError(f"model override {sorted(changes)} is not a model config key ({exc}).") from None
+            raise TrainingError(f"model override {sorted(changes)} is not a model config key ({exc}).") from None
     if isinstance(value, dict):
         return load_model_config(value if ("model" in value or "MODEL" in value) else {"model": value})
-    raise PoseError(f"'model' must name a model config or hold one, got {value!r}.")
+    raise TrainingError(f"'model' must name a model config or hold one, got {value!r}.")
 
 
 def _section(cls: type, values: Any, name: str, source: str) -> Any:
     if isinstance(values, cls):
         return values
-    if not isinstance(values, dict):
-        raise PoseError(f"section {name!r} in {source} must be a mapping of keys.")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise PoseError(f"unknown key {name}.{unknown[0]} in {source}; "
-                        f"known: {', '.join(sorted(fields))}.")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return cls(**converted)
+    return common_config.merge(cls(), values, source, TrainingError, f"{name}.")
 
 
 def _apply_override(raw: dict, override: str) -> None:
-    key, sep, text = override.partition("=")
-    if not sep or not key:
-        raise PoseError(f"override {override!r} must look like section.key=value.")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
-    node = raw
-    parts = key.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None or isinstance(child, str) and part == "model":
-            child = {} if child is None else {"file": child}
-            node[part] = child
-        if not isinstance(child, dict):
-            raise PoseError(f"override {override!r}: {part!r} is not a section.")
-        node = child
-    node[parts[-1]] = value
+    """Lay one `section.key=value` override (common.config's syntax) over the raw YAML mapping."""
+    _lay_over(raw, common_config.parse_overrides([override], TrainingError), override)
+
+
+def _lay_over(raw: dict, layer: dict, override: str) -> None:
+    for key, value in layer.items():
+        child = raw.get(key)
+        if isinstance(value, dict):
+            if child is None or isinstance(child, str) and key == "model":  # a model file gets keys: {file: ...}
+                child = raw[key] = {} if child is None else {"file": child}
+            if not isinstance(child, dict):
+                raise TrainingError(f"override {override!r}: {key!r} is not a section.")
+            _lay_over(child, value, override)
+        else:
+            raw[key] = value

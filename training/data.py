@@ -7,7 +7,7 @@ from pose.datasets.dataset import KeypointDataset
 from pose.datasets.mpii import load_mpii
 from pose.datasets.posetrack import load_posetrack18
 from pose.datasets.records import PersonRecord
-from pose.errors import PoseError
+from training.errors import TrainingError
 from pose.skeleton import KEYPOINT_SETS
 from training.config import TrainConfig
 
@@ -15,7 +15,7 @@ from training.config import TrainConfig
 def _check_keypoint_set(config: TrainConfig) -> None:
     expected = {"coco": "coco", "mpii": "mpii", "posetrack18": "posetrack18"}[config.data.dataset]
     if config.model.keypoint_set != expected:
-        raise PoseError(f"the {config.data.dataset} data have {expected} joints but the model predicts "
+        raise TrainingError(f"the {config.data.dataset} data have {expected} joints but the model predicts "
                         f"{config.model.keypoint_set} joints; set model.keypoint_set: {expected}.")
 
 
@@ -29,7 +29,7 @@ def load_records(config: TrainConfig, split: str) -> list[PersonRecord]:
     annotations = data.train_annotations if split == "train" else data.val_annotations
     images = data.train_images if split == "train" else data.val_images
     if not annotations:
-        raise PoseError(f"data.{split}_annotations is not set in the training config.")
+        raise TrainingError(f"data.{split}_annotations is not set in the training config.")
     aspect_ratio = config.model.aspect_ratio
     if data.dataset == "coco":
         if split == "val" and data.val_detections:

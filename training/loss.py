@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pose.errors import PoseError
+from training.errors import TrainingError
 
 
 class JointsMSELoss(nn.Module):
@@ -19,7 +19,7 @@ class JointsMSELoss(nn.Module):
     def __init__(self, use_target_weight: bool = True, ohkm: bool = False, topk: int = 8) -> None:
         super().__init__()
         if ohkm and topk < 1:
-            raise PoseError(f"loss.topk must be at least 1 with OHKM, got {topk}.")
+            raise TrainingError(f"loss.topk must be at least 1 with OHKM, got {topk}.")
         self.use_target_weight = use_target_weight
         self.ohkm = ohkm
         self.topk = topk
@@ -27,7 +27,7 @@ class JointsMSELoss(nn.Module):
     def forward(self, output: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor) -> torch.Tensor:
         """Scalar loss from output and target (N,K,H,W) and target_weight (N,K,1)."""
         if output.shape != target.shape:
-            raise PoseError(f"heatmaps of shape {tuple(output.shape)} cannot be compared with targets "
+            raise TrainingError(f"heatmaps of shape {tuple(output.shape)} cannot be compared with targets "
                             f"of shape {tuple(target.shape)}; check the model's num_joints and heatmap_size.")
         difference = (output.float() - target.float()).flatten(2)
         if self.use_target_weight:

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from pose.errors import PoseError
+from training.errors import TrainingError
 from common.files import atomic_path
 
 FORMAT = "hrtrack-train-1"
@@ -27,16 +27,16 @@ def write_training_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) 
 
 
 def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a training checkpoint with `weights_only=True`; PoseError if it is not one."""
+    """Read a training checkpoint with `weights_only=True`; TrainingError if it is not one."""
     path = Path(path)
     if not path.is_file():
-        raise PoseError(f"checkpoint {path} to resume from does not exist.")
+        raise TrainingError(f"checkpoint {path} to resume from does not exist.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure of a foreign file
-        raise PoseError(f"{path} is not a readable training checkpoint ({type(exc).__name__}).") from None
+        raise TrainingError(f"{path} is not a readable training checkpoint ({type(exc).__name__}).") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise PoseError(f"{path} is not an hrtrack training checkpoint; --resume takes the "
+        raise TrainingError(f"{path} is not an hrtrack training checkpoint; --resume takes the "
                         "checkpoint.pt a previous run wrote into its output folder.")
     return payload
 

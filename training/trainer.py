@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from pose.state_dict import load_checkpoint
 from pose.weights import resolve_weights
-from pose.errors import PoseError
+from training.errors import TrainingError
 from pose.hrnet import build_model
 from training.config import TrainConfig, config_to_dict
 from training.data import load_records, make_dataset
@@ -70,7 +70,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     if optim.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=optim.lr, momentum=optim.momentum,
                                weight_decay=optim.weight_decay, nesterov=optim.nesterov)
-    raise PoseError(f"optim.optimizer {optim.optimizer!r} is unknown; choose adam or sgd.")
+    raise TrainingError(f"optim.optimizer {optim.optimizer!r} is unknown; choose adam or sgd.")
 
 
 class Trainer:
@@ -103,7 +103,7 @@ class Trainer:
         self.val_records = None
         if config.val.every > 0 and config.data.val_annotations:
             if config.data.dataset not in MAIN_METRIC:
-                raise PoseError(f"validation on {config.data.dataset} is not available; set val.every: 0 "
+                raise TrainingError(f"validation on {config.data.dataset} is not available; set val.every: 0 "
                                 "and evaluate the saved model with the tracker and `python -m eval`.")
             self.val_records = load_records(config, "val")
         self.start_epoch = 0
@@ -153,7 +153,7 @@ class Trainer:
             with autocast:
                 loss = self.criterion(self.net(images), target, weight)
             if not math.isfinite(loss.item()):
-                raise PoseError(f"the loss became {loss.item()} at epoch {epoch}, step {step}; "
+                raise TrainingError(f"the loss became {loss.item()} at epoch {epoch}, step {step}; "
                                 "lower optim.lr or check the data.")
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()

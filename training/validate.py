@@ -22,7 +22,7 @@ from pose.crops import PIXEL_STD
 from pose.datasets.dataset import read_rgb
 from pose.datasets.records import PersonRecord
 from common.jsonio import read_json
-from pose.errors import PoseError
+from training.errors import TrainingError
 from pose.estimator import PoseEstimator
 
 log = logging.getLogger(__name__)
@@ -55,22 +55,30 @@ def coco_results(records: Sequence[PersonRecord], poses: np.ndarray) -> list[dic
                            np.array([r.image_id for r in records]), centers=centers, scales=scales)
 
 
+def predict_coco(model: nn.Module, config: ModelConfig, records: Sequence[PersonRecord],
+                 annotation_file: str | os.PathLike, **predict_options) -> list[dict]:
+    """The COCO keypoint results of the model on the persons' boxes (GT or detections), after the
+    official rescoring and OKS-NMS; TrainingError when there are none."""
+    results = coco_results(records, predict(model, config, records, **predict_options))
+    if not results:
+        raise TrainingError(f"no poses were predicted for {annotation_file}; check the person boxes.")
+    return results
+
+
 def validate_coco(model: nn.Module, config: ModelConfig, records: Sequence[PersonRecord],
                   annotation_file: str | os.PathLike, **predict_options) -> dict[str, float]:
     """COCO AP/AR (fractions) of the model on the validation persons (GT or detection boxes)."""
-    results = coco_results(records, predict(model, config, records, **predict_options))
-    if not results:
-        raise PoseError(f"validation produced no poses for {annotation_file}; check the validation boxes.")
-    return evaluate_keypoints(annotation_file, results)
+    return evaluate_keypoints(annotation_file, predict_coco(model, config, records, annotation_file,
+                                                            **predict_options))
 
 
 def mpii_head_boxes(annotation_file: str | os.PathLike) -> np.ndarray:
-    """Head boxes (N,4) of an MPII JSON whose records carry `headbox`; PoseError naming the first without."""
-    data = read_json(annotation_file, "MPII annotation", error=PoseError)
+    """Head boxes (N,4) of an MPII JSON whose records carry `headbox`; TrainingError naming the first without."""
+    data = read_json(annotation_file, "MPII annotation", error=TrainingError)
     boxes = []
     for number, entry in enumerate(data):
         if "headbox" not in entry:
-            raise PoseError(f"record {number} in {annotation_file} has no 'headbox' [x1, y1, x2, y2]; "
+            raise TrainingError(f"record {number} in {annotation_file} has no 'headbox' [x1, y1, x2, y2]; "
                             "PCKh validation needs one per record (or set val.every: 0).")
         boxes.append(np.asarray(entry["headbox"], np.float64))
     return np.stack(boxes)

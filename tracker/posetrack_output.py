@@ -1,0 +1,72 @@
+"""The PoseTrack JSON of a tracked video, streamed: each frame's persons are spooled as they come, not kept."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from eval.posetrack_types import Frame, Person
+from eval.posetrack_write import SequenceWriter
+from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
+from tracker.errors import TrackerError
+from tracker.pipeline import FrameResult
+
+
+def to_posetrack18(poses: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
+    """Poses (N,K,3) of the model's keypoint set in PoseTrack18's 17 slots (pose.skeleton's mapping)."""
+    if keypoint_set.name == POSETRACK18.name:
+        return np.asarray(poses, np.float32)
+    if keypoint_set.name == "coco":
+        return coco_to_posetrack18(poses) if len(poses) else np.zeros((0, 17, 3), np.float32)
+    raise TrackerError(f"a {keypoint_set.name} model's joints cannot be written as PoseTrack; "
+                       "use a COCO or PoseTrack18 model config.")
+
+
+def frame_file_name(source: Path, index: int, name: str | None) -> str:
+    """The PoseTrack `file_name` of a frame: `images/<folder>/<file>` for folders (the last three
+    parts when the folder sits in a PoseTrack `images/<split>/` tree), `images/<video stem>/<index>.jpg`
+    for videos."""
+    if name is not None:
+        parts = source.resolve().parts
+        if len(parts) >= 3 and parts[-3] == "images":
+            return f"images/{parts[-2]}/{parts[-1]}/{name}"
+        return f"images/{source.name}/{name}"
+    return f"images/{source.stem}/{index:06d}.jpg"
+
+
+class PoseTrackOutput:
+    """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter); joints scoring under
+    `kpt_thr` are written as absent. It appears under its name when the block ends without an error."""
+
+    def __init__(self, path: Path, source: Path, name: str, keypoint_set: KeypointSet, *, kpt_thr: float,
+                 layout: str, width: int, height: int):
+        to_posetrack18(np.zeros((0, keypoint_set.num_joints, 3), np.float32), keypoint_set)  # fail before work
+        self.source = source
+        self.keypoint_set = keypoint_set
+        self.kpt_thr = kpt_thr
+        self.size = (width, height)
+        self._writer = SequenceWriter(path, name, layout=layout)
+
+    def __enter__(self) -> "PoseTrackOutput":
+        self._writer.__enter__()
+        return self
+
+    def add(self, result: FrameResult) -> None:
+        """Spool one frame's persons."""
+        slots = to_posetrack18(result.poses, self.keypoint_set)
+        persons = []
+        for person, track_id in enumerate(result.ids.tolist()):
+            keypoints = slots[person].astype(np.float64)
+            kept = keypoints[:, 2] >= self.kpt_thr
+            scores = np.where(kept, keypoints[:, 2], 0.0)
+            keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
+            box = tuple(float(v) for v in result.boxes[person, :4])
+            persons.append(Person(track_id=int(track_id), keypoints=keypoints,
+                                  scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
+        # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
+        self._writer.add(Frame(file_name=frame_file_name(self.source, result.index, result.name), image_id=None,
+                               persons=persons, ignore_regions=[], is_labeled=True,
+                               width=self.size[0], height=self.size[1]))
+
+    def __exit__(self, kind, error, trace) -> None:
+        self._writer.__exit__(kind, error, trace)
