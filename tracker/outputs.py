@@ -21,6 +21,7 @@ from tracker.csv_output import CsvOutput
 from tracker.errors import TrackerError
 from tracker.pipeline import FrameResult
 from tracker.posetrack_output import PoseTrackOutput
+from tracker.render import RenderOptions
 from tracker.smoothing import PoseSmoother
 from tracker.timing import StageTimer
 from tracker.video import VideoInfo
@@ -53,7 +54,8 @@ class VideoOutputs:
     """
 
     def __init__(self, out_dir: Path, source: Path, info: VideoInfo, keypoint_set: KeypointSet,
-                 options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None):
+                 options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None,
+                 render: RenderOptions | None = None):
         self.name = output_name(source)
         self.source = source
         self.out_dir = out_dir
@@ -66,7 +68,8 @@ class VideoOutputs:
         self.frames = 0
         self._writers: list = []
         if "video" in self.paths:
-            self._writers.append(VideoOutput(self.paths["video"], info, keypoint_set, keypoint_threshold, self.timer))
+            self._writers.append(VideoOutput(self.paths["video"], info, keypoint_set, keypoint_threshold, self.timer,
+                                             render))
         if "json" in self.paths:
             self._writers.append(PoseTrackOutput(self.paths["json"], source, self.name, keypoint_set,
                                                  kpt_thr=options.kpt_thr, layout=options.format,

@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     parser.add_argument("--no-csv", action="store_true", help="do not write the CSV")
+    drawing = parser.add_argument_group("drawing the video")
+    drawing.add_argument("--line-width", type=int, default=0, metavar="PX", help="limb width (default: from frame size)")
+    drawing.add_argument("--radius", type=int, default=0, metavar="PX", help="joint radius (default: from frame size)")
+    drawing.add_argument("--no-boxes", action="store_true", help="do not draw person boxes")
+    drawing.add_argument("--show-scores", action="store_true", help="write each person's score by its id")
+    drawing.add_argument("--trail", type=int, default=0, metavar="N", help="draw the last N positions of each track")
+    drawing.add_argument("--trail-joint", default="hip_midpoint", metavar="NAME",
+                         help="joint the trail follows, e.g. right_ankle (default: the hip midpoint)")
+    drawing.add_argument("--no-overlay", action="store_true", help="no frame number and time in the corner")
     parser.add_argument("--start", type=int, metavar="I", help="first frame index")
     parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index")
     parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame")
@@ -110,10 +119,14 @@ def overrides_from(args: argparse.Namespace) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     """Track the videos the arguments name (the heavy imports happen here, not at start-up)."""
+    from tracker.render import RenderOptions
     from tracker.track import track_videos
 
+    render = RenderOptions(args.line_width, args.radius, not args.no_boxes, args.show_scores, args.trail,
+                           args.trail_joint, not args.no_overlay)
     return track_videos(args.videos, args.output, overrides_from(args), config_file=args.config,
-                        preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet)
+                        preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet,
+                        render=render)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
 from tracker.outputs import VideoOutputs, check_output_dir, output_name
 from tracker.pipeline import Pipeline
+from tracker.render import RenderOptions
 from tracker.timing import StageTimer
 from tracker.video import VideoSource
 
@@ -138,8 +139,8 @@ def process_frames(source: VideoSource, pipeline: Pipeline, outputs: VideoOutput
         bar.close()
 
 
-def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False
-                ) -> VideoSummary:
+def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False,
+                render: RenderOptions | None = None) -> VideoSummary:
     """Track one video and write its outputs.
 
     On Ctrl-C or SIGTERM, and on an error in any frame, the outputs are finished with the frames done
@@ -155,7 +156,7 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
     try:
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
                           keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
-                          timer=timer) as outputs:
+                          timer=timer, render=render) as outputs:
             bar = tqdm(total=len(source.indices), desc=source.path.name, unit="frame", disable=not progress)
             process_frames(source, pipeline, outputs, done, bar)
             if done.stop is not None and not done.frames:  # nothing to keep: no outputs, the error as it was
@@ -180,7 +181,8 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
 
 
 def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, *, config_file: str | None = None,
-                 preset: str | None = None, progress: bool = False, quiet: bool = False) -> int:
+                 preset: str | None = None, progress: bool = False, quiet: bool = False,
+                 render: RenderOptions | None = None) -> int:
     """Track every video of this rank into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
@@ -193,7 +195,7 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress)
+            summary = track_video(video, models, config, out_dir, progress=progress, render=render)
             if not quiet:
                 print(summary.line())
     finally:

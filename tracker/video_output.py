@@ -1,4 +1,4 @@
-"""The annotated video of a tracked video: each frame drawn (skeletons, boxes, ids) and appended."""
+"""The annotated video of a tracked video: each frame drawn (skeletons, boxes, ids, trails, overlay) and appended."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +8,7 @@ import numpy as np
 
 from pose.skeleton import KeypointSet
 from tracker.pipeline import FrameResult
-from tracker.render import draw_tracks
+from tracker.render import Renderer, RenderOptions
 from tracker.timing import StageTimer
 from tracker.video import VideoInfo
 from tracker.video_writer import VideoWriter
@@ -18,7 +18,7 @@ class VideoOutput:
     """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error."""
 
     def __init__(self, path: Path, info: VideoInfo, keypoint_set: KeypointSet, keypoint_threshold: float,
-                 timer: StageTimer):
+                 timer: StageTimer, render: RenderOptions | None = None):
         self.path = path
         self.info = info
         self.keypoint_set = keypoint_set
@@ -27,6 +27,7 @@ class VideoOutput:
         self._stack = contextlib.ExitStack()
         self._writer: VideoWriter | None = None
         self._last_canvas: np.ndarray | None = None
+        self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
 
     def __enter__(self) -> "VideoOutput":
         self._writer = self._stack.enter_context(VideoWriter(self.path, self.info.fps, self.info.width,
@@ -45,8 +46,8 @@ class VideoOutput:
             if self._last_canvas is None:
                 return np.zeros((self.info.height, self.info.width, 3), np.uint8)
             return self._last_canvas
-        self._last_canvas = draw_tracks(result.image, result.poses, result.boxes, result.ids, self.keypoint_set,
-                                        self.keypoint_threshold)
+        self._last_canvas = self._renderer.draw(result.image, result.poses, result.boxes, result.ids, result.index,
+                                                result.time)
         return self._last_canvas
 
     def __exit__(self, kind, error, trace) -> bool:

@@ -1,7 +1,12 @@
-"""The annotated-video writer: RGB frames in, an MP4 that appears whole under its name, or not at all."""
+"""The annotated-video writer: RGB frames in, an MP4 that appears whole under its name, or not at all.
+
+The codec is H.264 (avc1), which browsers play, where this OpenCV build can encode it; otherwise
+MPEG-4 Part 2 (mp4v), said in one log line per process.
+"""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +17,7 @@ from common.files import atomic_path
 from common.stderr import silenced_stderr
 from tracker.errors import TrackerError
 
+log = logging.getLogger(__name__)
 _codec_that_opened: list[str] = []  # filled by the first writer: the probe runs once per process
 
 
@@ -21,6 +27,9 @@ def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vid
         with silenced_stderr():
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*code), fps, size)
         if writer.isOpened():
+            if code != "avc1" and not _codec_that_opened:
+                log.info("this OpenCV build cannot encode H.264 (avc1); videos are MPEG-4 Part 2 (mp4v), "
+                         "which some browsers do not play")
             _codec_that_opened[:] = [code]
             return writer, code
         writer.release()

@@ -1,0 +1,1 @@
+"""Offline analysis of finished runs for sports footage: choose tracks, fill and filter them, measure angles."""

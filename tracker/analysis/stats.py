@@ -1,0 +1,48 @@
+"""Per-track statistics for tracks.csv: time span, coverage, gaps filled, scores, hip-midpoint motion, angle ranges."""
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.analysis.process import TrackAnalysis, hip_midpoint
+from tracker.analysis.units import Calibration
+
+
+def track_statistics(analysis: TrackAnalysis, fps: float, calibration: Calibration) -> dict[str, float | int]:
+    """One tracks.csv row: column name -> value (distances in the calibration's unit, times in s, angles in deg)."""
+    series = analysis.series
+    span = len(series.poses)
+    seen = series.present
+    unit = calibration.unit
+    hips = hip_midpoint(analysis.positions) / calibration.pixels_per_unit
+    steps = np.linalg.norm(np.diff(hips, axis=0), axis=1)
+    counted = np.isfinite(steps)
+    path = float(steps[counted].sum()) if counted.any() else float("nan")  # NaN: hips never seen twice in a row
+    row: dict[str, float | int] = {
+        "track_id": series.track_id,
+        "first_frame": int(series.first),
+        "last_frame": int(series.first + span - 1),
+        "duration_s": span / fps,
+        "frames_seen": int(seen.sum()),
+        "coverage": float(seen.sum() / span),
+        "joints_filled": int(analysis.filled.sum()),
+        "outliers_replaced": int(analysis.outliers.sum()),
+        "mean_score": _mean(series.poses[:, :, 2]),
+        f"hip_path_{unit}": path,
+        f"hip_mean_speed_{unit}_per_s": path / (counted.sum() / fps) if counted.any() else float("nan"),
+    }
+    for name, angles in analysis.angles.items():
+        finite = angles[np.isfinite(angles)]
+        row[f"{name}_range_deg"] = float(finite.max() - finite.min()) if len(finite) else float("nan")
+        row[f"{name}_mean_deg"] = float(finite.mean()) if len(finite) else float("nan")
+        row[f"{name}_peak_velocity_deg_per_s"] = _peak(analysis.velocities[name])
+    return row
+
+
+def _mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
+def _peak(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if len(finite) else float("nan")
