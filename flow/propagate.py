@@ -88,6 +88,8 @@ def bound_boxes(boxes: np.ndarray, limits: np.ndarray, factor: float) -> np.ndar
     without end; bounded, a chain grows at most `factor` a frame, and `clip_boxes` caps it at the frame.
     """
     boxes = np.array(boxes, dtype=np.float64).reshape(-1, 5)
+    if len(boxes) == 0:  # no pose gave a box (reshape cannot infer a width from nothing)
+        return boxes.astype(np.float32)
     limits = np.asarray(limits, dtype=np.float64).reshape(len(boxes), -1)
     centre = (boxes[:, :2] + boxes[:, 2:4]) / 2.0
     half = np.minimum(boxes[:, 2:4] - boxes[:, :2], (limits[:, 2:4] - limits[:, :2]) * factor) / 2.0

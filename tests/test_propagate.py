@@ -112,3 +112,8 @@ def test_bound_leaves_boxes_of_real_coco_persons_as_the_paper_makes_them(referen
     boxes, source = poses_to_boxes(poses, score_thr=0.2, grow=0.15, min_keypoints=3)
     assert len(boxes) == len(people) >= 10
     np.testing.assert_array_equal(bound_boxes(boxes, detected[source], factor=PADDING), boxes)
+
+
+def test_bounding_no_boxes_gives_no_boxes():
+    """A frame whose poses give no propagated box (too few confident joints) must not fail."""
+    assert bound_boxes(np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32), 1.25).shape == (0, 5)

@@ -60,6 +60,23 @@ class Pipeline:
         self._previous_boxes = np.zeros((0, 5), np.float32)
         self._processed = 0
         self._warned_outside = False
+        self._image_index: int | None = None  # the frame whose image the flow starts from next
+
+    def state(self) -> dict:
+        """What lives between frames, as plain data (lists, numbers), so `--resume` can go on exactly here."""
+        return {"processed": self._processed, "warned_outside": self._warned_outside,
+                "image_index": self._image_index, "previous_poses": self._previous_poses.tolist(),
+                "previous_boxes": self._previous_boxes.tolist(), "tracks": self.associator.state()}
+
+    def restore(self, state: dict, previous_image: np.ndarray | None) -> None:
+        """Continue from `state()`; `previous_image` is the image of frame `state["image_index"]`."""
+        joints = self.keypoint_set.num_joints
+        self._processed = int(state["processed"])
+        self._warned_outside = bool(state["warned_outside"])
+        self._image_index = state["image_index"]
+        self._previous_poses = np.asarray(state["previous_poses"], np.float32).reshape(-1, joints, 3)
+        self._previous_boxes = np.asarray(state["previous_boxes"], np.float32).reshape(-1, 5)
+        self.associator.restore(state["tracks"], previous_image)
 
     def tracks_started(self) -> int:
         """How many tracks this video has started so far."""
@@ -73,6 +90,7 @@ class Pipeline:
         image = frame.image
         detected = self._detect(frame)
         motion = self.associator.carry(image)
+        self._image_index = frame.index
         propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
             boxes, _ = merge_boxes(detected, propagated, self.config.flow.box_nms_iou)

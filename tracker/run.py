@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "fp16 (CUDA)")
     parser.add_argument("--threads", type=int, metavar="N", help="threads for torch, OpenCV and OpenVINO "
                                                                  "(default 0: every core; 1 on a busy machine)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue runs that were interrupted or failed, from the frames their outputs hold "
+                             "(same options as the first run); videos with complete outputs are skipped")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     return parser
@@ -126,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
                            args.trail_joint, not args.no_overlay)
     return track_videos(args.videos, args.output, overrides_from(args), config_file=args.config,
                         preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet,
-                        render=render)
+                        render=render, resume=args.resume)
 
 
 def main(argv: list[str] | None = None) -> int:
