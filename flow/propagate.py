@@ -51,18 +51,18 @@ def move_poses(poses: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return moved.astype(np.float32)
 
 
-def poses_to_boxes(poses: np.ndarray, score_thr: float = 0.3, grow: float = 0.15,
+def poses_to_boxes(poses: np.ndarray, keypoint_threshold: float = 0.3, grow: float = 0.15,
                    min_keypoints: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Boxes around poses: ((M,5) float32 x1,y1,x2,y2,score, (M,) int index of the source pose).
 
-    A box spans the keypoints scoring above `score_thr`, grown by `grow` of its width and height
+    A box spans the keypoints scoring above `keypoint_threshold`, grown by `grow` of its width and height
     (half on each side; paper 4.3 uses 15%); its score is the mean score of those keypoints.
     Poses with fewer than `min_keypoints` such keypoints give no box.
     """
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[2] != 3:
         raise FlowError(f"poses must be (N,K,3) x,y,score, not of shape {poses.shape}.")
-    confident = (poses[..., 2] > score_thr) & np.isfinite(poses[..., :2]).all(axis=2)
+    confident = (poses[..., 2] > keypoint_threshold) & np.isfinite(poses[..., :2]).all(axis=2)
     source = np.flatnonzero(confident.sum(axis=1) >= max(min_keypoints, 1))
     if len(source) == 0:
         return np.zeros((0, 5), dtype=np.float32), source

@@ -97,7 +97,7 @@ class Associator:
                 similarity = oks_matrix(previous, poses,
                                         pose_areas(previous, self.keypoint_threshold),
                                         pose_areas(poses, self.keypoint_threshold),
-                                        self.sigmas, vis_threshold=self.keypoint_threshold)
+                                        self.sigmas, keypoint_threshold=self.keypoint_threshold)
                 matches = greedy_match(similarity, self.oks_threshold)
             return self._tracks.update(np.asarray(poses, np.float32), matches)
 

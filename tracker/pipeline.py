@@ -140,7 +140,8 @@ class Pipeline:
             return np.zeros((0, 5), np.float32)
         with self.timer("propagate"):
             options = self.config.flow
-            boxes, source = poses_to_boxes(motion(self._previous_poses), score_thr=options.box_keypoint_threshold,
+            boxes, source = poses_to_boxes(motion(self._previous_poses),
+                                           keypoint_threshold=options.box_keypoint_threshold,
                                            grow=options.box_grow, min_keypoints=options.box_min_keypoints)
             boxes = bound_boxes(boxes, self._previous_boxes[source], PADDING)
             boxes, _ = clip_boxes(boxes, width, height)
@@ -158,6 +159,6 @@ class Pipeline:
             return poses, boxes
         areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         keep = oks_nms(poses, scores, areas, options.oks_nms_threshold, self.keypoint_set.sigmas,
-                       vis_threshold=options.keypoint_threshold)
+                       keypoint_threshold=options.keypoint_threshold)
         boxes = np.concatenate([boxes[keep, :4], scores[keep, None]], axis=1).astype(np.float32)
         return poses[keep], boxes
