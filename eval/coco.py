@@ -25,7 +25,7 @@ from pose.skeleton import COCO
 __all__ = ["STAT_NAMES", "evaluate_keypoints", "format_stats", "in_percent", "rescore_and_nms", "add_arguments",
            "cli"]
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # Names of COCOeval.stats for keypoints, in its order (AP/AR averaged over OKS 0.50:0.95, at 0.5,
 # at 0.75, for medium and large persons). pycocotools reports -1 where no ground truth qualifies.
@@ -143,7 +143,7 @@ def evaluate_keypoints(gt_json_path: str | os.PathLike,
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    logger.info("COCO keypoint evaluation of %d results on %d images", len(checked),
+    log.info("COCO keypoint evaluation of %d results on %d images", len(checked),
                 len(evaluator.params.imgIds))
     return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}
 

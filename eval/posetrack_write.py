@@ -18,7 +18,7 @@ from eval.errors import EvalError
 from eval.posetrack_types import NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence
 from pose.skeleton import POSETRACK18
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _POSETRACK_NAME = re.compile(r"(\d{6})_[^/\\]*[/\\](\d+)\.\w+$")
 
@@ -259,7 +259,7 @@ class _Cleaner:
 
     def report(self) -> None:
         if self.count:
-            logger.warning("sequence %s: %d NaN or infinite values were left out of the written file",
+            log.warning("sequence %s: %d NaN or infinite values were left out of the written file",
                            self.name, self.count)
 
 

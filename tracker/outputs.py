@@ -27,7 +27,7 @@ from tracker.timing import StageTimer
 from tracker.video import VideoInfo
 from tracker.video_output import VideoOutput
 
-log = logging.getLogger("tracker.outputs")
+log = logging.getLogger(__name__)
 SUFFIXES = {"video": "mp4", "json": "json", "csv": "csv"}
 
 

@@ -36,7 +36,7 @@ from tracker import resume as resume_state
 from tracker.timing import StageTimer
 from tracker.video import VideoFrame, VideoSource
 
-log = logging.getLogger("tracker.track")
+log = logging.getLogger(__name__)
 # Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
 WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 
