@@ -20,21 +20,9 @@ from tracker.config import load_track_config
 from tracker.errors import TrackerError
 from tracker.run import main
 from tracker.track import Models, my_videos, track_video
+
+from stub_tracking import StubEstimator  # tests/stub_tracking.py
 from tracker.video_writer import VideoWriter
-
-
-class StubEstimator:
-    """Poses laid out inside each box; stands in for HRNet so these tests need no model."""
-
-    keypoint_set = COCO
-
-    def estimate(self, image, boxes):
-        fractions = np.linspace(0.1, 0.9, COCO.num_joints)
-        poses = np.zeros((len(boxes), COCO.num_joints, 3), np.float32)
-        poses[:, :, 0] = boxes[:, None, 0] + fractions * (boxes[:, None, 2] - boxes[:, None, 0])
-        poses[:, :, 1] = boxes[:, None, 1] + fractions[::-1] * (boxes[:, None, 3] - boxes[:, None, 1])
-        poses[:, :, 2] = 0.9
-        return poses
 
 
 def stub_models(stop_at: int | None = None, error: type[BaseException] = KeyboardInterrupt) -> Models:
@@ -181,7 +169,7 @@ def test_a_crash_keeps_the_frames_done_and_names_the_frame(frames, tmp_path, stu
     assert main([str(frames), "-o", str(out), "--quiet"]) == 1
     sentence = one_sentence(capsys)
     assert "frame 3 failed (RuntimeError: stopped by the test)" in sentence and "hold the 3 frames done" in sentence
-    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.mp4"]
+    assert sorted(path.name for path in out.iterdir()) == [".clip.resume.json", "clip.csv", "clip.json", "clip.mp4"]
     written = json.loads((out / "clip.json").read_text())
     assert [image["file_name"] for image in written["images"]] == [f"images/clip/{i:06d}.png" for i in range(3)]
     assert {row.split(",")[0] for row in (out / "clip.csv").read_text().splitlines()[1:]} == {"0", "1", "2"}

@@ -21,6 +21,11 @@ from tracker.errors import TrackerError
 FORMAT = 1
 
 
+def resumable(config: TrackConfig) -> bool:
+    """Whether a run can be resumed exactly: not when the CSV's Kalman smoothing runs (its filters are not saved)."""
+    return not (config.output.smoothing and config.output.csv)
+
+
 def state_path(out_dir: Path, name: str) -> Path:
     """Where the resume state of the outputs called `name` lives."""
     return out_dir / f".{name}.resume.json"
@@ -54,6 +59,9 @@ def save(out_dir: Path, name: str, frames: int, pipeline_state: dict, config: Tr
 def load(out_dir: Path, name: str, config: TrackConfig) -> ResumePoint | None:
     """The point to resume the outputs `name` from; None when there is nothing to resume (no state file)."""
     path = state_path(out_dir, name)
+    if not resumable(config):
+        raise TrackerError("--resume cannot continue the Kalman smoothing of the CSV (--smooth); "
+                           "run again without --resume.")
     if not path.exists():
         return None
     data = read_json(path, "resume state", error=TrackerError)

@@ -190,7 +190,7 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():
-                if done.stop is None:
+                if done.stop is None or not resume_state.resumable(config):
                     resume_state.clear(out_dir, outputs.name)
                 else:
                     resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
@@ -203,13 +203,15 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
     if done.stop is not None:
-        raise_stop(done, summary, source, out_dir, earlier + done.frames)
+        raise_stop(done, summary, source, out_dir, earlier + done.frames, resume_state.resumable(config))
     return summary
 
 
-def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int) -> None:
+def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,
+               resumable: bool) -> None:
     """Raise what stopped the video again, saying what its outputs hold and how to go on."""
-    kept = (f"the outputs in {out_dir} hold the {kept_frames} frames done (--resume continues)" if kept_frames
+    kept = (f"the outputs in {out_dir} hold the {kept_frames} frames done" + (" (--resume continues)" if resumable
+                                                                               else "") if kept_frames
             else "no frame was done")
     if isinstance(done.stop, KeyboardInterrupt):
         raise type(done.stop)(f"{summary.line()}; {kept}") from None
