@@ -75,7 +75,8 @@ class VideoOutputs:
         if "json" in self.paths:
             self._writers.append(PoseTrackOutput(self.paths["json"], source, self.name, keypoint_set,
                                                  kpt_thr=options.kpt_thr, layout=options.format,
-                                                 width=info.width, height=info.height))
+                                                 width=info.width, height=info.height,
+                                                 nframes=info.video_frames))
         if "csv" in self.paths:
             smoother = (PoseSmoother(process_noise=options.smoothing_process_noise,
                                      measurement_noise=options.smoothing_measurement_noise,

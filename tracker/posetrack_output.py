@@ -34,19 +34,37 @@ def frame_file_name(source: Path, index: int, name: str | None) -> str:
     return f"images/{source.stem}/{index:06d}.jpg"
 
 
+def frame_persons(result: FrameResult, keypoint_set: KeypointSet, kpt_thr: float) -> list[Person]:
+    """A frame's tracked persons as PoseTrack18 persons. Every joint keeps its score (which may be
+    negative), so `eval sweep` can pick the threshold from one run; only a `kpt_thr` above 0 (asked for
+    with --kpt-thr) writes the joints scoring under it as absent, as a leaderboard entry leaves them out."""
+    slots = to_posetrack18(result.poses, keypoint_set)
+    persons = []
+    for person, track_id in enumerate(result.ids.tolist()):
+        keypoints = slots[person].astype(np.float64)
+        kept = keypoints[:, 2] >= kpt_thr if kpt_thr > 0 else np.ones(len(keypoints), bool)
+        scores = keypoints[:, 2].copy()
+        keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
+        box = tuple(float(v) for v in result.boxes[person, :4])
+        persons.append(Person(track_id=int(track_id), keypoints=keypoints,
+                              scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
+    return persons
+
+
 class PoseTrackOutput:
-    """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter); joints scoring under
-    `kpt_thr` are written as absent. It appears under its name when the block ends without an error."""
+    """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter) with `frame_persons`; `nframes`
+    is the video's frame count (None: the frames added). It appears under its name when the block ends
+    without an error."""
 
     def __init__(self, path: Path, source: Path, name: str, keypoint_set: KeypointSet, *, kpt_thr: float,
-                 layout: str, width: int, height: int):
+                 layout: str, width: int, height: int, nframes: int | None = None):
         to_posetrack18(np.zeros((0, keypoint_set.num_joints, 3), np.float32), keypoint_set)  # fail before work
         self.path = path
         self.source = source
         self.keypoint_set = keypoint_set
         self.kpt_thr = kpt_thr
         self.size = (width, height)
-        self._writer = SequenceWriter(path, name, layout=layout)
+        self._writer = SequenceWriter(path, name, layout=layout, nframes=nframes)
 
     def __enter__(self) -> "PoseTrackOutput":
         self._writer.__enter__()
@@ -58,16 +76,7 @@ class PoseTrackOutput:
 
     def add(self, result: FrameResult) -> None:
         """Spool one frame's persons."""
-        slots = to_posetrack18(result.poses, self.keypoint_set)
-        persons = []
-        for person, track_id in enumerate(result.ids.tolist()):
-            keypoints = slots[person].astype(np.float64)
-            kept = keypoints[:, 2] >= self.kpt_thr
-            scores = np.where(kept, keypoints[:, 2], 0.0)
-            keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
-            box = tuple(float(v) for v in result.boxes[person, :4])
-            persons.append(Person(track_id=int(track_id), keypoints=keypoints,
-                                  scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
+        persons = frame_persons(result, self.keypoint_set, self.kpt_thr)
         # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
         self._writer.add(Frame(file_name=frame_file_name(self.source, result.index, result.name), image_id=None,
                                persons=persons, ignore_regions=[], is_labeled=True,

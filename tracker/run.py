@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-flip", action="store_true", help="no flip test (half the pose work)")
     parser.add_argument("--batch", type=int, metavar="N", help="crops per pose forward pass")
     parser.add_argument("--max-age", type=int, metavar="N", help="frames a track may go unseen before it ends")
-    parser.add_argument("--kpt-thr", type=float, metavar="T", help="leave joints scoring below T out of the JSON")
+    parser.add_argument("--kpt-thr", type=float, metavar="T",
+                        help="leave joints scoring below T out of the JSON (default 0: every joint, with its "
+                             "score, so that python -m eval sweep chooses T afterwards)")
     parser.add_argument("--box-thr", type=float, metavar="T", help="drop detected boxes scoring below T (0-1)")
     parser.add_argument("--nms-thr", type=float, metavar="IOU",
                         help="IoU above which box NMS merges detected and propagated boxes (0-1)")

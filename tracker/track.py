@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 import detection
 import flow
+from detection.precomputed import PrecomputedDetections
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
 from pose.devices import resolve_device
@@ -147,6 +148,11 @@ def process_frames(frames: Iterator[VideoFrame], pipeline: Pipeline, outputs: Vi
         bar.close()
 
 
+def video_boxes(boxes: BoxSource, video: Path, image_ids: list | None = None) -> BoxSource:
+    """The box source for one video: a detections file bound to it (matched as it says), a detector as it is."""
+    return boxes.for_video(video, image_ids) if isinstance(boxes, PrecomputedDetections) else boxes
+
+
 def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeline: Pipeline
                  ) -> resume_state.ResumePoint | None:
     """Restore `pipeline` to where an interrupted run of this video stopped; None when there is none."""
@@ -171,7 +177,8 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
     source = VideoSource(path, start=runtime.start, end=runtime.end, stride=runtime.stride,
                          prefetch=runtime.prefetch, folder_fps=runtime.folder_fps)
     timer = StageTimer()
-    pipeline = Pipeline(models.estimator, models.boxes, models.flow, config, timer)
+    boxes = video_boxes(models.boxes, source.path)
+    pipeline = Pipeline(models.estimator, boxes, models.flow, config, timer)
     point = resume_point(source, config, out_dir, pipeline) if resume else None
     if resume and point is None and any((out_dir / f"{output_name(source.path)}.{suffix}").exists()
                                         for suffix in SUFFIXES.values()):
@@ -196,7 +203,7 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
                     resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
-    report = getattr(models.boxes, "report_matches", None)
+    report = getattr(boxes, "report_matches", None)
     if report is not None:  # precomputed detections: how many frames they matched
         report()
     stages = {"decode": source.decode_seconds, **timer.seconds}

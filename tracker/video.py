@@ -33,12 +33,14 @@ DEFAULT_PREFETCH = 8
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a source knows before reading: frame count, size (pixels) and frames per second."""
+    """What a source knows before reading: frame count, size (pixels) and frames per second, and the
+    frame count of the whole video when the source takes only some of its frames (`--stride`)."""
 
     num_frames: int
     width: int
     height: int
     fps: float
+    video_frames: int | None = None
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ class VideoSource:
     def info(self) -> VideoInfo:
         """Frames this source yields, the image size, and the frame rate of the yielded frames."""
         src = self.source_info
-        return VideoInfo(len(self.indices), src.width, src.height, src.fps / self.stride)
+        return VideoInfo(len(self.indices), src.width, src.height, src.fps / self.stride, src.num_frames)
 
     def _decode(self, index: int) -> VideoFrame:
         seconds = index / self.source_info.fps if self.source_info.fps > 0 else 0.0
