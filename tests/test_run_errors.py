@@ -73,7 +73,7 @@ def test_file_that_is_not_a_video(tmp_path, capsys, stubbed):
     fake.write_text("this is not a video\n")
     assert main([str(fake), "-o", str(tmp_path / "out")]) == 1
     assert "could not be opened as a video" in one_sentence(capsys)
-    assert not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()  # refused before any folder is made
 
 
 def test_folder_with_zero_frames(tmp_path, capsys, stubbed):

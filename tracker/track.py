@@ -35,7 +35,7 @@ from tracker.pipeline import Pipeline
 from tracker.render import RenderOptions
 from tracker import resume as resume_state
 from tracker.timing import StageTimer
-from tracker.video import VideoFrame, VideoSource
+from tracker.video import VideoFrame, VideoSource, check_input, expand_inputs
 
 log = logging.getLogger(__name__)
 # Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
@@ -191,8 +191,8 @@ def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
                           keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
                           timer=timer, render=render, resume_frames=earlier) as outputs:
-            bar = tqdm(total=len(source.indices), initial=earlier, desc=source.path.name, unit="frame",
-                       disable=not progress)
+            bar = tqdm(total=None if source.streaming else len(source.indices), initial=earlier,  # a stream: frames/s
+                       desc=source.path.name, unit="frame", disable=not progress)
             process_frames(source.frames_from(earlier), pipeline, outputs, done, bar)
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
@@ -234,7 +234,7 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     """Track every video of this rank into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
-    videos = my_videos(videos)
+    videos = my_videos(expand_inputs(videos))
     check_inputs(videos)
     out_dir = Path(output)
     check_output_dir(out_dir)
@@ -249,17 +249,17 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     finally:
         torch.set_num_threads(previous[0])
         cv2.setNumThreads(previous[1])
+    if not quiet:
+        print(f"results saved in {out_dir.resolve()}")
     return 0
 
 
 def check_inputs(videos: list[str]) -> None:
-    """Refuse, before any model loads or folder is made, an input that is missing or two that share a name."""
+    """Open every input once, before any model loads or folder is made: one that cannot be opened, or two
+    that would write outputs of the same name, are refused, named."""
     names: dict[str, str] = {}
     for video in videos:
-        path = Path(video)
-        if not path.exists():
-            raise TrackerError(f"{video} does not exist; give the path of a video file or an image folder.")
-        name = output_name(path)
+        name = output_name(check_input(video))
         if name in names:
             raise TrackerError(f"{names[name]} and {video} would both write outputs named {name}; "
                                "track them into separate folders with -o.")
