@@ -1,7 +1,8 @@
 """Speed of the first pipeline stages: DIS flow, RAFT-small and torchvision detectors.
 
-DIS runs per preset and working scale; RAFT-small and the detectors with random weights.
-Prints one JSON line.
+DIS runs per preset and working scale; RAFT-small and the detectors with random weights, the
+detectors per runtime (torch; backbone on OpenVINO fp32 and bf16, converted once and cached under
+$HRTRACK_HOME/openvino). Prints one JSON line.
 
 Run from the repository root: `python -m bench.flow_detect` (a few minutes on 2 cores).
 Frames are a seeded synthetic texture (noise at 3 scales) moved by a known sub-pixel shift, so DIS entries also give
@@ -20,6 +21,7 @@ import detection
 import flow
 from bench.machine import emit
 from flow.dis import PRESETS
+from pose.runtime.choice import cpu_has_bf16
 
 SHIFT = (2.3, -1.1)
 SIZES = {"1280x720": (1280, 720), "640x360": (640, 360)}
@@ -76,15 +78,20 @@ def bench_raft(rng: np.random.Generator, seconds: float) -> dict:
 
 
 def bench_detectors(rng: np.random.Generator, seconds: float) -> dict:
-    """frames/s of torchvision detectors (random weights, default input resizing) at 1280x720."""
+    """frames/s of torchvision detectors (random weights, default input resizing) at 1280x720: torch
+    at batch 1 and 4, and with the backbone on OpenVINO (fp32, and bf16 where the CPU has it)."""
     frame, _ = _pair(SIZES["1280x720"], rng)
+    runs = [("torch", "fp32", 1), ("torch", "fp32", 4), ("openvino", "fp32", 1)]
+    if cpu_has_bf16():
+        runs.append(("openvino", "bf16", 1))
     figures = {}
     for name in DETECTORS:
-        torch.manual_seed(0)
-        for batch in (1, 4):
-            detector = detection.create(name, weights=None, batch_size=batch)
+        for runtime, precision, batch in runs:
+            torch.manual_seed(0)
+            detector = detection.create(name, weights=None, batch_size=batch, runtime=runtime,
+                                        precision=precision)
             frames = [frame] * batch
-            figures[f"{name}_batch{batch}"] = round(
+            figures[f"{name}_{runtime}_{precision}_batch{batch}"] = round(
                 batch * _rate(lambda: detector.detect(frames), seconds, 1), 3)
     return figures
 
@@ -94,7 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0,
                         help="minimum timed seconds per setting (default 1)")
+    parser.add_argument("--detectors-only", action="store_true", help="time the detectors only")
     args = parser.parse_args(argv)
+    if args.detectors_only:
+        emit({"benchmark": "flow_detect",
+              "detector_fps_1280x720_random_weights": bench_detectors(np.random.default_rng(0), args.seconds)})
+        return
     rng = np.random.default_rng(0)
     default = flow.create("dis")
     emit({"benchmark": "flow_detect",

@@ -2,15 +2,17 @@
 
 Runs `tracker.track.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
 (W32 256x192 and W48 384x288), DIS flow and three fixed person boxes per frame standing in for the
-detector (a random-weight detector finds no persons, and Faster R-CNN alone would take seconds per
-frame here). Reports frames/s, seconds per stage (decode, detect, flow, pose, associate, render,
-write), the time inside the HRNet forwards, the overhead (wall time minus forwards, flow and
-decoding) and peak memory. Peak memory is compared for the clip looped 1x and 20x (W32, no flip,
-no flow-propagated boxes: random poses would otherwise add boxes frame after frame). Each
-configuration runs in its own process, so that peak RSS belongs to that run alone. W48 384x288 runs
-without flip test on the first 3 frames to keep the benchmark within a few minutes on 2 cores;
-torch with 1 vs 2 intra-op threads is measured with W32 (the tracker's automatic choice is 1 on 2
-cores, leaving a core to the decoding thread).
+detector (a random-weight detector finds no persons). Reports frames/s, seconds per stage (decode,
+detect, flow, pose, associate, render, write), the time inside the HRNet forwards, the overhead
+(wall time minus forwards, flow and decoding) and peak memory. Peak memory is compared for the clip
+looped to 300 and to 3,000 frames with every output written (video, streamed JSON, CSV), the tiny
+HRNet and no flow-propagated boxes (random poses would otherwise add boxes frame after frame), with
+the memory at a tenth, half and the end of the run: it must stay flat as the video grows. Each configuration runs in its own process, so that peak RSS belongs to that
+run alone. The `preset_*` runs are the two presets end to end on a runtime (`auto`: OpenVINO,
+bf16 where the CPU has it; `torch`: before): their random-weight detector runs its real forward
+on every frame it is due (timed as the detect stage), and the fixed boxes replace its output. W48
+384x288 runs on the first 3 frames to keep the benchmark within minutes on 2 cores; torch with 1
+vs 2 intra-op threads is measured with W32.
 """
 from __future__ import annotations
 
@@ -30,14 +32,35 @@ CLIP = Path(__file__).resolve().parents[2] / "shared/reference/posetrack/data/vi
 # Three persons of the clip (x1, y1, x2, y2, score), drifting right by 4 px per frame.
 PERSONS = np.array([[360, 270, 560, 580, 0.95], [600, 256, 840, 520, 0.9], [600, 390, 850, 530, 0.8]], np.float32)
 
-RUNS = {  # name: (model config, flip, frames or None for all, loops, torch threads, flow-propagated boxes)
-    "w32_256x192": ("hrnet_w32_256x192.yaml", True, None, 1, 0, True),
-    "w32_256x192_noflip_1thread": ("hrnet_w32_256x192.yaml", False, None, 1, 1, True),
-    "w32_256x192_noflip_2threads": ("hrnet_w32_256x192.yaml", False, None, 1, 2, True),
-    "w48_384x288_noflip": ("hrnet_w48_384x288.yaml", False, 3, 1, 0, True),
-    "memory_loop_1x": ("hrnet_w32_256x192.yaml", False, None, 1, 0, False),
-    "memory_loop_20x": ("hrnet_w32_256x192.yaml", False, None, 20, 0, False),
+# The memory runs need many frames, not a big network: the tiny HRNet of the reference tests.
+TINY = str(Path(__file__).resolve().parents[1] / "examples" / "hrnet_tiny_reference.yaml")
+RUNS = {  # name: (preset or None, model config, flip, frames or None for all, loops, threads,
+    #         flow-propagated boxes, network runtime)
+    "w32_256x192": (None, "hrnet_w32_256x192.yaml", True, None, 1, 0, True, "torch"),
+    "w32_256x192_noflip_1thread": (None, "hrnet_w32_256x192.yaml", False, None, 1, 1, True, "torch"),
+    "w32_256x192_noflip_2threads": (None, "hrnet_w32_256x192.yaml", False, None, 1, 2, True, "torch"),
+    "w48_384x288_noflip": (None, "hrnet_w48_384x288.yaml", False, 3, 1, 0, True, "torch"),
+    "memory_300_frames": (None, TINY, False, None, 60, 0, False, "torch"),
+    "memory_3000_frames": (None, TINY, False, None, 600, 0, False, "torch"),
+    "preset_fast_torch": ("fast", "hrnet_w32_256x192.yaml", False, None, 1, 0, True, "torch"),
+    "preset_fast_auto": ("fast", "hrnet_w32_256x192.yaml", False, None, 1, 0, True, "auto"),
+    "preset_accurate_torch": ("accurate", "hrnet_w48_384x288.yaml", True, 3, 1, 0, True, "torch"),
+    "preset_accurate_auto": ("accurate", "hrnet_w48_384x288.yaml", True, 3, 1, 0, True, "auto"),
 }
+
+
+class _TimedNetwork:
+    """Wraps a network callable and adds up the seconds spent in its calls."""
+
+    def __init__(self, network) -> None:
+        self.network, self.seconds = network, 0.0
+
+    def __call__(self, inputs):
+        start = time.perf_counter()
+        try:
+            return self.network(inputs)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 def looped_clip(loops: int, folder: Path) -> Path:
@@ -56,39 +79,50 @@ def looped_clip(loops: int, folder: Path) -> Path:
     return target
 
 
+def current_rss_mb() -> float:
+    """This process's resident memory now (Linux /proc), in MB."""
+    fields = Path("/proc/self/statm").read_text().split()
+    return int(fields[1]) * resource.getpagesize() / 2 ** 20
+
+
 def worker(name: str) -> dict:
     """One configuration in this process: its figures as a dict."""
 
     import torch
 
+    import detection
     import flow
     from pose.estimator import PoseEstimator
     from tracker.config import load_track_config, resolve_config_path
     from tracker.track import Models, configure_threads, track_video
 
-    model_config, flip, frames, loops, threads, propagate = RUNS[name]
+    preset, model_config, flip, frames, loops, threads, propagate, engine = RUNS[name]
     # Random weights make poses, and so propagated boxes, that never die out; the memory runs turn
     # propagated boxes off so that every frame costs the same (3 crops) however long the video.
-    overrides = {"runtime": {"end": frames, "torch_threads": threads}, "poses": {"min_pose_score": 0.0}}
+    overrides = {"runtime": {"end": frames, "threads": threads, "engine": engine}, "poses": {"min_pose_score": 0.0}}
     if not propagate:
         overrides["flow"] = {"box_min_keypoints": 18}
-    config = load_track_config(overrides=overrides)
-    torch_threads = configure_threads(config.runtime.torch_threads, "cpu")
+    config = load_track_config(preset=preset, overrides=overrides)
+    threads = configure_threads(config.runtime.threads, "cpu")
     torch.manual_seed(0)  # the same random HRNet in every run
-    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, device="cpu")
-    forward = {"seconds": 0.0, "start": 0.0}
-    estimator.model.register_forward_pre_hook(lambda *_: forward.__setitem__("start", time.perf_counter()))
-    estimator.model.register_forward_hook(
-        lambda *_: forward.__setitem__("seconds", forward["seconds"] + time.perf_counter() - forward["start"]))
+    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, device="cpu",
+                                          runtime=engine, threads=threads)
+    estimator.model = forward = _TimedNetwork(estimator.model)
+    detector = None
+    if preset is not None:  # the preset's detector, random weights, its forward run and timed
+        detector = detection.create(config.detection.detector, weights=None, runtime=engine, threads=threads)
 
-    halfway = {}
+    rss_at = {}
+    total = frames or 5 * loops
 
     class FixedBoxes:
-        """The clip's three persons, drifting as in the clip: stands in for a random-weight detector."""
+        """The clip's three persons, drifting as in the clip: stand in for the detector's output."""
 
         def boxes(self, frame, image):
-            if frame.index == (frames or 5 * loops) // 2:
-                halfway["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            if frame.index in (total // 10, total // 2):
+                rss_at[frame.index] = round(current_rss_mb(), 1)
+            if detector is not None:
+                detector.boxes(frame, image)
             moved = PERSONS.copy()
             moved[:, [0, 2]] += 4 * (frame.index % 5)
             return moved
@@ -100,15 +134,18 @@ def worker(name: str) -> dict:
         out.mkdir()
         summary = track_video(str(video), models, config, out)
     stages = summary.stages
-    overhead = summary.seconds - forward["seconds"] - stages.get("flow", 0.0) - stages.get("decode", 0.0)
+    overhead = (summary.seconds - forward.seconds - stages.get("flow", 0.0) - stages.get("decode", 0.0)
+                - (stages.get("detect", 0.0) if detector is not None else 0.0))
     return {
-        "frames": summary.frames, "persons": summary.persons, "flip": flip, "torch_threads": torch_threads,
+        "frames": summary.frames, "persons": summary.persons, "flip": flip, "threads": threads,
+        "runtime": estimator.runtime, "precision": estimator.precision,
+        "detector": config.detection.detector if detector is not None else "three fixed boxes",
         "fps": round(summary.frames / summary.seconds, 3), "wall_s": round(summary.seconds, 3),
         "stages_s": {stage: round(value, 3) for stage, value in stages.items()},
-        "forward_s": round(forward["seconds"], 3), "overhead_s": round(overhead, 3),
+        "forward_s": round(forward.seconds, 3), "overhead_s": round(overhead, 3),
         "overhead_fraction": round(overhead / summary.seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_rss_at_halfway_mb": round(halfway["rss"], 1),
+        "rss_mb_at_frame": {**rss_at, summary.frames: round(current_rss_mb(), 1)},
     }
 
 
@@ -128,11 +165,11 @@ def main(argv: list[str] | None = None) -> None:
         done = subprocess.run([sys.executable, "-m", "bench.pipeline", "--worker", name], check=True,
                               capture_output=True, text=True)
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    figures = {"benchmark": "pipeline", "clip": CLIP.name, "detector": "three fixed boxes per frame",
+    figures = {"benchmark": "pipeline", "clip": CLIP.name, "boxes": "three fixed boxes per frame",
                "flow": "dis", "weights": "random", "runs": results}
-    if "memory_loop_1x" in results and "memory_loop_20x" in results:
-        figures["peak_rss_growth_mb_1x_to_20x"] = round(
-            results["memory_loop_20x"]["peak_rss_mb"] - results["memory_loop_1x"]["peak_rss_mb"], 1)
+    if "memory_300_frames" in results and "memory_3000_frames" in results:
+        figures["peak_rss_growth_mb_300_to_3000_frames"] = round(
+            results["memory_3000_frames"]["peak_rss_mb"] - results["memory_300_frames"]["peak_rss_mb"], 1)
     emit(figures)
 
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torchvision.models import WeightsEnum
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]+)\.")
 
@@ -45,7 +45,7 @@ def _sha256(path: Path) -> str:
 def _check_hash(path: Path, error: Callable[[str], Exception]) -> None:
     match = _HASH_IN_NAME.search(path.name)
     if match is None:
-        logger.warning("%s carries no hash in its name; loading it unchecked", path)
+        log.warning("%s carries no hash in its name; loading it unchecked", path)
         return
     prefix = match.group(1)
     actual = _sha256(path)

@@ -12,6 +12,10 @@ from torchvision.models import WeightsEnum
 from detection.errors import DetectionError
 from detection.protocol import FrameKey
 from common.torchvision_weights import load_torchvision_weights
+from pose.errors import PoseError
+from pose.runtime.choice import resolve_precision, resolve_runtime
+
+_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 PERSON_LABEL = 1
 """Label of "person" in torchvision's COCO category list (and in Keypoint R-CNN's two classes)."""
@@ -41,12 +45,18 @@ class TorchvisionDetector:
     (`$TORCH_HOME/hub/checkpoints`) with its hash checked, or None for random weights (benchmarks
     and tests). `min_size`/`max_size` override torchvision's input resizing (default: shorter side
     800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels.
+
+    `runtime` "torch" (default), "openvino" (the backbone and FPN compiled for the CPU,
+    `detection.openvino_backbone`; RPN and RoI heads stay in torch) or "auto" (OpenVINO on a CPU);
+    `precision` "auto" (bf16 on OpenVINO where the CPU has it; fp16 autocast on CUDA, fp32 on a
+    CPU with torch), "fp32", "bf16" or "fp16"; `threads` OpenVINO's thread count (0: every core).
     """
 
     def __init__(self, builder: Callable[..., nn.Module], weights_enum: type[WeightsEnum], *,
                  weights: str | None = "DEFAULT", device: str | torch.device = "cpu",
                  score_threshold: float = 0.5, min_box_size: float = 8.0, batch_size: int = 4,
-                 min_size: int | None = None, max_size: int | None = None) -> None:
+                 min_size: int | None = None, max_size: int | None = None, runtime: str = "torch",
+                 precision: str = "auto", threads: int = 0) -> None:
         if batch_size < 1:
             raise DetectionError(f"batch_size must be at least 1, not {batch_size}.")
         sizes = {key: value for key, value in (("min_size", min_size), ("max_size", max_size))
@@ -57,14 +67,25 @@ class TorchvisionDetector:
             load_torchvision_weights(model, weights_enum, weights, DetectionError)
         self.name = builder.__name__
         self.device = torch.device(device)
+        try:
+            self.runtime = resolve_runtime(runtime, self.device.type)
+            self.precision = resolve_precision(precision, self.runtime, self.device.type,
+                                               torch_default="fp16" if self.device.type == "cuda" else "fp32")
+        except PoseError as error:
+            raise DetectionError(str(error)) from None
         self.model = model.eval().to(self.device)
+        if self.runtime == "openvino":
+            from detection.openvino_backbone import OpenVINOBackbone
+
+            self.model.backbone = OpenVINOBackbone(self.model.backbone, precision=self.precision,
+                                                   threads=threads)
         self.score_threshold = float(score_threshold)
         self.min_box_size = float(min_box_size)
         self.batch_size = int(batch_size)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.float16)
+        if self.device.type == "cuda" and self.precision != "fp32":
+            return torch.autocast("cuda", dtype=_AUTOCAST_DTYPES[self.precision])
         return contextlib.nullcontext()
 
     def boxes(self, frame: FrameKey, image: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from pose.skeleton import COCO
 __all__ = ["STAT_NAMES", "evaluate_keypoints", "format_stats", "in_percent", "rescore_and_nms", "add_arguments",
            "cli"]
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # Names of COCOeval.stats for keypoints, in its order (AP/AR averaged over OKS 0.50:0.95, at 0.5,
 # at 0.75, for medium and large persons). pycocotools reports -1 where no ground truth qualifies.
@@ -143,7 +143,7 @@ def evaluate_keypoints(gt_json_path: str | os.PathLike,
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    logger.info("COCO keypoint evaluation of %d results on %d images", len(checked),
+    log.info("COCO keypoint evaluation of %d results on %d images", len(checked),
                 len(evaluator.params.imgIds))
     return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}
 
@@ -168,7 +168,7 @@ def rescore_and_nms(
     *,
     centers: np.ndarray | None = None,
     scales: np.ndarray | None = None,
-    vis_threshold: float = RESCORE_THRESHOLD,
+    keypoint_threshold: float = RESCORE_THRESHOLD,
     oks_threshold: float = NMS_THRESHOLD,
     category_id: int = PERSON_CATEGORY,
     sigmas: np.ndarray = COCO.sigmas,
@@ -178,7 +178,7 @@ def rescore_and_nms(
     poses (N,K,3) x, y, joint score in image pixels; box_scores (N,) detector scores; areas (N,)
     the area NMS uses, which the official test takes from the padded crop box (prod(scale * 200));
     image_ids (N,). Each pose is rescored as box score x the mean of its joint scores that are
-    > vis_threshold (0 when none is), the mean taken in float32 as the official test does. Then,
+    > keypoint_threshold (0 when none is), the mean taken in float32 as the official test does. Then,
     per image, OKS-NMS at oks_threshold with all joints (the official test gives NMS no visibility
     threshold). Results list images in order of first appearance and, within an image, in NMS
     keep order. `centers`/`scales` (N,2), when given, are
@@ -199,7 +199,7 @@ def rescore_and_nms(
         if array is not None and np.shape(array) != (count, 2):
             raise EvalError(f"{name}s must have shape ({count}, 2), got {np.shape(array)}.")
 
-    scores = rescore(poses, box_scores, vis_threshold)
+    scores = rescore(poses, box_scores, keypoint_threshold)
 
     _, first_seen = np.unique(image_ids, return_index=True)
     results = []

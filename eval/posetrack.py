@@ -25,7 +25,7 @@ from eval.posetrack_sequence import MAX_LISTED, SequenceScore, listing, score_se
 from eval.posetrack_types import Sequence
 from pose.skeleton import POSEVAL_GROUPS, POSEVAL_JOINTS
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 METRICS = ("mAP", "MOTA", "MOTP", "precision", "recall")
 MOTP_NOTE = ("MOTP = 100 x (1 - mean matched distance in head sizes), as the PoseTrack leaderboard "
@@ -155,7 +155,7 @@ def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
         total = _scores(total_ap, row, sum(counts[1:], counts[0]) if counts else None)
         results.append(PoseTrackResult(total, per_sequence, list(per_sequence), mot_sequences, texts))
     for text in dict.fromkeys(text for texts in warnings for text in texts):
-        logger.warning(text)
+        log.warning(text)
     return results
 
 

@@ -13,10 +13,12 @@ from typing import IO, Any
 import numpy as np
 
 from common.files import atomic_open
+from common.jsonio import read_json
+from eval.errors import EvalError
 from eval.posetrack_types import NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence
 from pose.skeleton import POSETRACK18
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _POSETRACK_NAME = re.compile(r"(\d{6})_[^/\\]*[/\\](\d+)\.\w+$")
 
@@ -79,6 +81,24 @@ class SequenceWriter:
         else:
             self._line(self._entries, _annolist_entry(frame, self.frames, self._cleaner))
         self.frames += 1
+
+    def add_written(self, path: str | os.PathLike) -> int:
+        """Spool every frame of a file this writer wrote before (same layout), unchanged; returns how many.
+
+        A resumed run starts with the frames its earlier run wrote: their bytes come out as they were.
+        """
+        data = read_json(path, "PoseTrack file", error=EvalError)
+        key = "images" if self.layout == "posetrack18" else "annolist"
+        if not isinstance(data, dict) or not isinstance(data.get(key), list):
+            raise EvalError(f"{path} is not a {self.layout} file of this writer (no {key!r} list).")
+        for entry in data[key]:
+            entry.pop("nframes", None)
+            self._line(self._entries, entry)
+        for annotation in data.get("annotations", []) if self.layout == "posetrack18" else []:
+            self._line(self._persons, annotation)
+            self._annotations += 1
+        self.frames += len(data[key])
+        return len(data[key])
 
     @staticmethod
     def _line(spool: IO[str], entry: dict[str, Any]) -> None:
@@ -239,7 +259,7 @@ class _Cleaner:
 
     def report(self) -> None:
         if self.count:
-            logger.warning("sequence %s: %d NaN or infinite values were left out of the written file",
+            log.warning("sequence %s: %d NaN or infinite values were left out of the written file",
                            self.name, self.count)
 
 

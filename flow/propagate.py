@@ -51,18 +51,18 @@ def move_poses(poses: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return moved.astype(np.float32)
 
 
-def poses_to_boxes(poses: np.ndarray, score_thr: float = 0.3, grow: float = 0.15,
+def poses_to_boxes(poses: np.ndarray, keypoint_threshold: float = 0.3, grow: float = 0.15,
                    min_keypoints: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Boxes around poses: ((M,5) float32 x1,y1,x2,y2,score, (M,) int index of the source pose).
 
-    A box spans the keypoints scoring above `score_thr`, grown by `grow` of its width and height
+    A box spans the keypoints scoring above `keypoint_threshold`, grown by `grow` of its width and height
     (half on each side; paper 4.3 uses 15%); its score is the mean score of those keypoints.
     Poses with fewer than `min_keypoints` such keypoints give no box.
     """
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[2] != 3:
         raise FlowError(f"poses must be (N,K,3) x,y,score, not of shape {poses.shape}.")
-    confident = (poses[..., 2] > score_thr) & np.isfinite(poses[..., :2]).all(axis=2)
+    confident = (poses[..., 2] > keypoint_threshold) & np.isfinite(poses[..., :2]).all(axis=2)
     source = np.flatnonzero(confident.sum(axis=1) >= max(min_keypoints, 1))
     if len(source) == 0:
         return np.zeros((0, 5), dtype=np.float32), source
@@ -88,6 +88,8 @@ def bound_boxes(boxes: np.ndarray, limits: np.ndarray, factor: float) -> np.ndar
     without end; bounded, a chain grows at most `factor` a frame, and `clip_boxes` caps it at the frame.
     """
     boxes = np.array(boxes, dtype=np.float64).reshape(-1, 5)
+    if len(boxes) == 0:  # no pose gave a box (reshape cannot infer a width from nothing)
+        return boxes.astype(np.float32)
     limits = np.asarray(limits, dtype=np.float64).reshape(len(boxes), -1)
     centre = (boxes[:, :2] + boxes[:, 2:4]) / 2.0
     half = np.minimum(boxes[:, 2:4] - boxes[:, :2], (limits[:, 2:4] - limits[:, :2]) * factor) / 2.0

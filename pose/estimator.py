@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -20,15 +20,30 @@ from pose.devices import resolve_device
 from pose.errors import PoseError
 from pose.heatmaps import HeatmapCodec, flip_average
 from pose.hrnet import HRNet, build_model, fold_batchnorm
+from pose.runtime.choice import resolve_precision, resolve_runtime
 from pose.skeleton import KEYPOINT_SETS, KeypointSet
 from pose.state_dict import load_checkpoint
 from pose.weights import resolve_weights
 from pose.weights_registry import with_keypoint_set_of
 
-__all__ = ["PoseEstimator"]
+__all__ = ["PoseEstimator", "load_network"]
 
 _HALF_DTYPES = (torch.float16, torch.bfloat16)
 _FULL_DTYPES = (torch.float32, torch.float64)
+_TORCH_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def load_network(config_source: ConfigSource, weights: Optional[str | os.PathLike] = None
+                 ) -> tuple[HRNet, ModelConfig]:
+    """The HRNet of a model config with `weights` (a path or a registry name) loaded strictly when
+    given, and the config with the keypoint set those weights were trained for."""
+    config = load_model_config(config_source)
+    weights_path = None if weights is None else resolve_weights(weights)  # fail before building
+    config = with_keypoint_set_of(config, weights)
+    model = build_model(config)
+    if weights_path is not None:
+        load_checkpoint(model, weights_path)
+    return model, config
 
 
 class PoseEstimator:
@@ -37,17 +52,36 @@ class PoseEstimator:
     ``model`` maps (B,3,H,W) normalised RGB crops to (B,K,H/4,W/4) heatmaps. An ``HRNet`` is
     copied with BatchNorm folded into its convolutions (the caller's module is left as it is);
     any other module is used as given. Either is moved to ``device`` ("auto", "cpu", "cuda[:N]")
-    and put in eval mode. ``dtype`` float32 or float64 runs the model in that precision;
-    float16/bfloat16 is CUDA only and runs a float32 model under autocast. ``flip`` adds the
-    horizontally mirrored crops (twice the work, official test setting). ``batch_size`` caps the
-    network inputs per forward pass, flipped crops included.
+    and put in eval mode. ``flip`` adds the horizontally mirrored crops (twice the work, official
+    test setting). ``batch_size`` caps the network inputs per forward pass, flipped crops included.
+
+    ``runtime`` "torch" (the default: exact, nothing converted), "openvino" (compiled for the CPU,
+    converted once and cached under ``$HRTRACK_HOME/openvino``) or "auto" (OpenVINO on a CPU,
+    torch on CUDA; see ``pose.runtime.choice``). ``precision`` "auto", "fp32", "bf16" (OpenVINO on
+    a CPU with AMX or AVX-512 bf16, or torch autocast on CUDA) or "fp16" (CUDA autocast); auto is
+    bf16 on such a CPU with OpenVINO and fp32 otherwise. ``threads`` sets OpenVINO's thread count
+    (0: every core); torch's count is the process's (``torch.set_num_threads``).
+
+    ``dtype`` is the torch runtime's tensor type, kept for exact checks: float64 runs the model in
+    float64 (auto then picks torch), float16/bfloat16 equal precision fp16/bf16. Give ``dtype`` or
+    ``precision``, not both.
     """
 
     def __init__(self, model: nn.Module, config: ModelConfig, *, flip: bool = True,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, runtime: str = "torch", precision: str = "auto",
+                 threads: int = 0) -> None:
         self.config = config
         self.device = resolve_device(device)
+        if precision != "auto" and dtype != torch.float32:
+            raise PoseError(f"give dtype ({dtype}) or precision ({precision!r}), not both; dtype is "
+                            "the torch runtime's tensor type, precision works on every runtime.")
+        if dtype != torch.float32 and runtime == "openvino":
+            raise PoseError(f"dtype {dtype} runs on the torch runtime only; use precision with openvino.")
+        self.runtime = resolve_runtime("torch" if dtype != torch.float32 else runtime, self.device.type)
+        self.precision = resolve_precision(precision, self.runtime, self.device.type)
+        if self.runtime == "torch" and self.precision != "fp32":
+            dtype = _TORCH_HALF[self.precision]
         if dtype in _HALF_DTYPES and self.device.type != "cuda":
             raise PoseError(f"dtype {dtype} runs only on CUDA (autocast); "
                             f"use torch.float32 on {self.device}.")
@@ -65,8 +99,9 @@ class PoseEstimator:
             model = fold_batchnorm(model)
         # channels_last measured faster in float32 (tiny and W32 HRNet, 2-core CPU), not in float64.
         self._memory_format = (torch.channels_last if self._input_dtype == torch.float32
-                               else torch.contiguous_format)
-        self.model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)
+                               and self.runtime == "torch" else torch.contiguous_format)
+        model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)
+        self.model = model if self.runtime == "torch" else self._compiled(model, threads)
         self.codec = HeatmapCodec(config.image_size, config.heatmap_size, config.sigma)
         self._flip_permutation = self.keypoint_set.flip_permutation()
 
@@ -75,13 +110,15 @@ class PoseEstimator:
                     **kwargs) -> "PoseEstimator":
         """Build the HRNet of a model config and, when ``weights`` (a path or a registry name) is
         given, load it strictly; keyword arguments go to the constructor."""
-        config = load_model_config(config_source)
-        weights_path = None if weights is None else resolve_weights(weights)  # fail before building
-        config = with_keypoint_set_of(config, weights)
-        model = build_model(config)
-        if weights_path is not None:
-            load_checkpoint(model, weights_path)
-        return cls(model, config, **kwargs)
+        return cls(*load_network(config_source, weights), **kwargs)
+
+    def _compiled(self, model: nn.Module, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`model` converted and compiled by OpenVINO for any batch of this config's input size."""
+        from pose.runtime.openvino_model import OpenVINONetwork
+
+        width, height = self.config.image_size
+        return OpenVINONetwork(model, torch.zeros(1, 3, height, width), precision=self.precision,
+                               threads=threads)
 
     @property
     def keypoint_set(self) -> KeypointSet:

@@ -39,19 +39,19 @@ def oks_matrix(
     reference_areas: np.ndarray,
     candidate_areas: np.ndarray,
     sigmas: np.ndarray = COCO.sigmas,
-    vis_threshold: float | None = None,
+    keypoint_threshold: float | None = None,
 ) -> np.ndarray:
     """OKS of every reference pose (N,K,3) with every candidate pose (M,K,3) -> (N,M) float64.
 
     Per joint, e = d^2 / (2 sigma)^2 / ((area_ref + area_cand) / 2 + eps) / 2 with d in pixels,
     areas in pixels^2 and eps = np.spacing(1); the OKS is the mean of exp(-e) over the selected
-    joints, and 0.0 when no joint is selected. Without `vis_threshold` all K joints are selected.
-    With it, a joint is selected when the CANDIDATE's score is > vis_threshold; the reference's
+    joints, and 0.0 when no joint is selected. Without `keypoint_threshold` all K joints are selected.
+    With it, a joint is selected when the CANDIDATE's score is > keypoint_threshold; the reference's
     scores are ignored. That is the official `oks_iou` behaviour: it writes the selection as
     `list(ref > t) and list(cand > t)`, and Python's `and` returns the second list whenever the
     first is non-empty. pycocotools' OKS (COCOeval.computeOks, detections x ground truths) equals
     this with detections as the reference (areas 0), ground truths as the candidates (areas twice
-    the GT area, visibility flags as scores) and vis_threshold=0, for ground truths with at least
+    the GT area, visibility flags as scores) and keypoint_threshold=0, for ground truths with at least
     one labelled joint (pycocotools scores unlabelled ones by their distance to the box).
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
@@ -68,9 +68,9 @@ def oks_matrix(
     variances = (2.0 * sigmas) ** 2  # (K,)
     scale = (ref_areas[:, None] + cand_areas[None, :]) / 2.0 + _EPS  # (N, M)
     similarity = np.exp(-(squared / variances / scale[:, :, None] / 2.0))
-    if vis_threshold is None:
+    if keypoint_threshold is None:
         return similarity.mean(axis=2)
-    selected = cand[:, :, 2] > vis_threshold  # (M, K): by the candidate's score only
+    selected = cand[:, :, 2] > keypoint_threshold  # (M, K): by the candidate's score only
     counts = selected.sum(axis=1)  # (M,)
     totals = np.where(selected[None], similarity, 0.0).sum(axis=2)
     return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
@@ -82,7 +82,7 @@ def oks_nms(
     areas: np.ndarray,
     threshold: float = 0.9,
     sigmas: np.ndarray = COCO.sigmas,
-    vis_threshold: float | None = None,
+    keypoint_threshold: float | None = None,
 ) -> list[int]:
     """Greedy OKS-NMS over poses (N,K,3) with scores (N,) and areas (N,) -> kept indices, best first.
 
@@ -104,7 +104,7 @@ def oks_nms(
         if rest.size == 0:
             break
         overlap = oks_matrix(poses[best:best + 1], poses[rest], areas[best:best + 1], areas[rest],
-                             sigmas, vis_threshold)[0]
+                             sigmas, keypoint_threshold)[0]
         order = rest[overlap <= threshold]
     return keep
 

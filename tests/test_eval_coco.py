@@ -74,7 +74,7 @@ def test_our_oks_equals_pycocotools_compute_oks(gt_path, gt_data):
         detections = np.array([d["keypoints"] for d in dts]).reshape(len(dts), -1, 3)
         truths = np.array([a["keypoints"] for a in gts], dtype=np.float64).reshape(len(gts), -1, 3)
         areas = np.array([a["area"] for a in gts])
-        ours = oks_matrix(detections, truths, np.zeros(len(dts)), 2.0 * areas, vis_threshold=0)
+        ours = oks_matrix(detections, truths, np.zeros(len(dts)), 2.0 * areas, keypoint_threshold=0)
         np.testing.assert_allclose(ours[:, labelled], np.asarray(ious)[:, labelled], rtol=0, atol=1e-12)
         compared += labelled.sum() * len(dts)
     assert compared > 30
@@ -87,7 +87,7 @@ def test_rescore_and_nms_reproduces_the_official_pipeline(reference_dir):
     got = coco.rescore_and_nms(np.asarray(pipeline["input_all_preds"], dtype=np.float32),
                                boxes[:, 5], boxes[:, 4], pipeline["input_image_ids"],
                                centers=boxes[:, 0:2], scales=boxes[:, 2:4],
-                               vis_threshold=pipeline["in_vis_thre"], oks_threshold=pipeline["oks_thre"])
+                               keypoint_threshold=pipeline["in_vis_thre"], oks_threshold=pipeline["oks_thre"])
     expected = pipeline["output_results"]
     def ids(results):
         return [(r["image_id"], r["category_id"]) for r in results]

@@ -35,7 +35,7 @@ def test_clip_outputs_equal_the_stored_files(reference_dir, tmp_path):
                    "--pose-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"),
                    "--pose-weights", str(reference_dir / "hrnet" / "tiny_state_dict.pt"),
                    "--detections", str(EXAMPLES / "clip_detections.json"),
-                   "--config", str(EXAMPLES / "keep_all_poses.yaml")])
+                   "--config", str(EXAMPLES / "keep_all_poses.yaml"), "--runtime", "torch"])
     assert status == 0
     written = json.loads((tmp_path / f"{NAME}.json").read_text())
     assert_same(written, json.loads((GOLDEN / f"{NAME}.json").read_text()), "json")

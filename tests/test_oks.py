@@ -22,14 +22,14 @@ def test_sigmas_are_the_official_ones(hrnet_reference):
     np.testing.assert_array_equal(COCO.sigmas, arrays["oks_sigmas"])
 
 
-@pytest.mark.parametrize("vis_threshold, key", [(None, "oks_iou_visNone"), (0.2, "oks_iou_vis02")])
-def test_oks_equals_official_oks_iou(hrnet_reference, vis_threshold, key):
+@pytest.mark.parametrize("keypoint_threshold, key", [(None, "oks_iou_visNone"), (0.2, "oks_iou_vis02")])
+def test_oks_equals_official_oks_iou(hrnet_reference, keypoint_threshold, key):
     arrays, _ = hrnet_reference
     for case in range(arrays["oks_g"].shape[0]):
         reference = arrays["oks_g"][case].reshape(1, 17, 3)
         candidates = arrays["oks_d"][case].reshape(-1, 17, 3)
         got = oks_matrix(reference, candidates, arrays["oks_area_g"][case:case + 1],
-                         arrays["oks_area_d"][case], vis_threshold=vis_threshold)
+                         arrays["oks_area_d"][case], keypoint_threshold=keypoint_threshold)
         np.testing.assert_allclose(got[0], arrays[key][case], rtol=0, atol=1e-9)
 
 
@@ -37,11 +37,11 @@ def test_oks_matrix_rows_are_the_single_reference_results(hrnet_reference):
     arrays, _ = hrnet_reference
     references = arrays["oks_g"].reshape(-1, 17, 3)
     candidates = arrays["oks_d"][0].reshape(-1, 17, 3)
-    full = oks_matrix(references, candidates, arrays["oks_area_g"], arrays["oks_area_d"][0], vis_threshold=0.2)
+    full = oks_matrix(references, candidates, arrays["oks_area_g"], arrays["oks_area_d"][0], keypoint_threshold=0.2)
     assert full.shape == (6, 8) and full.dtype == np.float64
     for row in range(6):
         single = oks_matrix(references[row:row + 1], candidates, arrays["oks_area_g"][row:row + 1],
-                            arrays["oks_area_d"][0], vis_threshold=0.2)
+                            arrays["oks_area_d"][0], keypoint_threshold=0.2)
         np.testing.assert_allclose(full[row], single[0], rtol=0, atol=1e-15)
 
 
@@ -54,13 +54,13 @@ def test_visibility_follows_the_candidate_score_only():
     blind_reference = reference.copy()
     blind_reference[0, :, 2] = 0.0  # the reference's own scores never matter
     areas = np.array([900.0])
-    got = oks_matrix(reference, candidate, areas, areas, vis_threshold=0.2)
-    assert got[0, 0] == oks_matrix(blind_reference, candidate, areas, areas, vis_threshold=0.2)[0, 0]
+    got = oks_matrix(reference, candidate, areas, areas, keypoint_threshold=0.2)
+    assert got[0, 0] == oks_matrix(blind_reference, candidate, areas, areas, keypoint_threshold=0.2)[0, 0]
     d2 = ((candidate[0, :4, :2] - reference[0, :4, :2]) ** 2).sum(axis=1)
     expected = np.mean(np.exp(-d2 / (2 * COCO.sigmas[:4]) ** 2 / (900.0 + np.spacing(1)) / 2))
     assert got[0, 0] == pytest.approx(expected, abs=1e-12)
     candidate[0, :, 2] = 0.2  # not > 0.2: nothing selected gives 0.0
-    assert oks_matrix(reference, candidate, areas, areas, vis_threshold=0.2)[0, 0] == 0.0
+    assert oks_matrix(reference, candidate, areas, areas, keypoint_threshold=0.2)[0, 0] == 0.0
 
 
 def test_oks_nms_keeps_the_official_lists(hrnet_reference):
@@ -71,7 +71,7 @@ def test_oks_nms_keeps_the_official_lists(hrnet_reference):
         poses = np.asarray(case["keypoints"], dtype=np.float64).reshape(-1, 17, 3)
         for threshold, vis, key in settings:
             keep = oks_nms(poses, np.asarray(case["score"], float), np.asarray(case["area"], float),
-                           threshold, vis_threshold=vis)
+                           threshold, keypoint_threshold=vis)
             assert keep == case[key], f"{case['why']}: {key}"
 
 

@@ -49,13 +49,19 @@ def test_coco_results_from_detections_are_what_eval_coco_reads(coco, tmp_path, c
 
 
 def test_flip_test_is_on_by_default_and_ground_truth_boxes_without_detections(coco, tmp_path, capsys):
+    data = json.loads(coco["annotations"].read_text())  # one image keeps the two runs short
+    image = data["images"][0]
+    persons = [a for a in data["annotations"] if a["image_id"] == image["id"] and a["num_keypoints"] > 0]
+    one_image = tmp_path / "one_image.json"
+    one_image.write_text(json.dumps(dict(data, images=[image], annotations=persons)))
+    coco = dict(coco, annotations=one_image)
     flipped, plain = tmp_path / "flip.json", tmp_path / "plain.json"
     assert main(_coco_args(coco, flipped)) == 0
     assert main(_coco_args(coco, plain, "--no-flip")) == 0
     first, second = json.loads(flipped.read_text()), json.loads(plain.read_text())
-    assert len(first) == len(second) and first != second
-    gt_persons = [a for a in json.loads(coco["annotations"].read_text())["annotations"] if a["num_keypoints"] > 0]
-    assert len(first) <= len(gt_persons) and "boxes written to" in capsys.readouterr().out
+    assert 0 < len(first) == len(second) <= len(persons) and first != second
+    assert {entry["image_id"] for entry in first} == {image["id"]}
+    assert f"results of {len(persons)} boxes written to" in capsys.readouterr().out
 
 
 def test_mpii_predictions_are_what_eval_mpii_reads(reference_dir, tmp_path, capsys):

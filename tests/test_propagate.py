@@ -52,7 +52,7 @@ def test_poses_to_boxes_grows_the_confident_extent_by_15_percent():
         [[0, 0, 0.9], [5, 5, 0.9], [9, 9, 0.2], [1, 1, 0.1]],              # only 2
         [[30, 40, 0.6], [70, 40, 0.6], [50, 140, 0.6], [50, 90, 0.6]],     # 4 confident
     ], dtype=np.float32)
-    boxes, source = poses_to_boxes(poses, score_thr=0.3, grow=0.15, min_keypoints=3)
+    boxes, source = poses_to_boxes(poses, keypoint_threshold=0.3, grow=0.15, min_keypoints=3)
     # pose 0: x 10..110 (w 100), y 20..220 (h 200) -> 7.5 and 15 px more on each side
     # pose 2: x 30..70 (w 40), y 40..140 (h 100) -> 3 and 7.5 px more on each side
     np.testing.assert_allclose(boxes, [[2.5, 5.0, 117.5, 235.0, (0.9 + 0.8 + 0.5) / 3],
@@ -109,6 +109,11 @@ def test_bound_leaves_boxes_of_real_coco_persons_as_the_paper_makes_them(referen
     poses[..., 2] = poses[..., 2] > 0
     x, y, w, h = np.array([person["bbox"] for person in people], np.float32).T
     detected = np.stack([x, y, x + w, y + h, np.ones_like(x)], axis=1)
-    boxes, source = poses_to_boxes(poses, score_thr=0.2, grow=0.15, min_keypoints=3)
+    boxes, source = poses_to_boxes(poses, keypoint_threshold=0.2, grow=0.15, min_keypoints=3)
     assert len(boxes) == len(people) >= 10
     np.testing.assert_array_equal(bound_boxes(boxes, detected[source], factor=PADDING), boxes)
+
+
+def test_bounding_no_boxes_gives_no_boxes():
+    """A frame whose poses give no propagated box (too few confident joints) must not fail."""
+    assert bound_boxes(np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32), 1.25).shape == (0, 5)

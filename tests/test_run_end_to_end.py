@@ -40,7 +40,8 @@ def arguments(reference_dir, inputs, out_dir) -> list[str]:
     return [str(reference_dir / CLIP), "-o", str(out_dir), "--quiet",
             "--pose-config", str(inputs / "tiny.yaml"),
             "--pose-weights", str(reference_dir / "hrnet" / "tiny_state_dict.pt"),
-            "--detections", str(inputs / "detections.json"), "--flow", "dis", "--config", str(inputs / "track.yaml")]
+            "--detections", str(inputs / "detections.json"), "--flow", "dis", "--config", str(inputs / "track.yaml"),
+            "--runtime", "torch"]
 
 
 @pytest.fixture(scope="module")

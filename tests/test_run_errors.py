@@ -3,6 +3,7 @@ non-zero exit, and outputs that are either complete for the frames done or absen
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import cv2
@@ -10,6 +11,7 @@ import decord
 import numpy as np
 import pytest
 
+import detection
 import flow
 from eval.posetrack_read import read_sequence
 from pose.skeleton import COCO
@@ -18,21 +20,9 @@ from tracker.config import load_track_config
 from tracker.errors import TrackerError
 from tracker.run import main
 from tracker.track import Models, my_videos, track_video
+
+from stub_tracking import StubEstimator  # tests/stub_tracking.py
 from tracker.video_writer import VideoWriter
-
-
-class StubEstimator:
-    """Poses laid out inside each box; stands in for HRNet so these tests need no model."""
-
-    keypoint_set = COCO
-
-    def estimate(self, image, boxes):
-        fractions = np.linspace(0.1, 0.9, COCO.num_joints)
-        poses = np.zeros((len(boxes), COCO.num_joints, 3), np.float32)
-        poses[:, :, 0] = boxes[:, None, 0] + fractions * (boxes[:, None, 2] - boxes[:, None, 0])
-        poses[:, :, 1] = boxes[:, None, 1] + fractions[::-1] * (boxes[:, None, 3] - boxes[:, None, 1])
-        poses[:, :, 2] = 0.9
-        return poses
 
 
 def stub_models(stop_at: int | None = None, error: type[BaseException] = KeyboardInterrupt) -> Models:
@@ -179,7 +169,7 @@ def test_a_crash_keeps_the_frames_done_and_names_the_frame(frames, tmp_path, stu
     assert main([str(frames), "-o", str(out), "--quiet"]) == 1
     sentence = one_sentence(capsys)
     assert "frame 3 failed (RuntimeError: stopped by the test)" in sentence and "hold the 3 frames done" in sentence
-    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.mp4"]
+    assert sorted(path.name for path in out.iterdir()) == [".clip.resume.json", "clip.csv", "clip.json", "clip.mp4"]
     written = json.loads((out / "clip.json").read_text())
     assert [image["file_name"] for image in written["images"]] == [f"images/clip/{i:06d}.png" for i in range(3)]
     assert {row.split(",")[0] for row in (out / "clip.csv").read_text().splitlines()[1:]} == {"0", "1", "2"}
@@ -214,3 +204,26 @@ def test_posetrack17_format_and_keypoint_threshold(frames, tmp_path, stubbed):
     sequence = read_sequence(out / "clip.json")
     person = sequence.frames[0].persons[0]
     assert np.all(person.keypoints == 0)  # every joint scored 0.9 < 0.95, so none is written
+
+
+def test_detections_matching_few_frames_are_reported_at_the_end(frames, tmp_path, caplog):
+    detections = tmp_path / "det.json"
+    detections.write_text(json.dumps([{"image_id": 1, "bbox": [4, 4, 20, 30], "score": 0.9}]))
+    models = Models(StubEstimator(), detection.from_file(detections), flow.create("none"))
+    with caplog.at_level(logging.INFO):
+        (tmp_path / "out").mkdir()
+        summary = track_video(str(frames), models, load_track_config(), tmp_path / "out")
+    assert summary.frames == 5
+    assert "only 1 of 5 frames had detections" in caplog.text
+
+
+@pytest.mark.parametrize("flag, content, sentence", [
+    ("--pose-config", b"\xff\xfe\x00binary", "model config file {path} is not a UTF-8 text file."),
+    ("--detections", b"\xff\xfe\x00binary", "detections file {path} is not a UTF-8 text file."),
+    ("--config", None, "config file {path} is a folder; give a YAML file."),
+])
+def test_a_bad_file_is_named_before_weights_are_looked_up(frames, tmp_path, capsys, flag, content, sentence):
+    path = tmp_path / "given"
+    path.write_bytes(content) if content is not None else path.mkdir()
+    assert main([str(frames), "-o", str(tmp_path / "out"), flag, str(path)]) == 1
+    assert one_sentence(capsys) == "error: " + sentence.format(path=path)

@@ -18,6 +18,7 @@ import configs
 from common import config as common_config
 from common.config import within
 from common.jsonio import read_yaml
+from pose.runtime.choice import PRECISIONS, RUNTIMES
 from tracker.errors import TrackerError
 
 CONFIG_DIR = Path(configs.__file__).resolve().parent
@@ -90,15 +91,17 @@ class OutputOptions:
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    """Device, frame range and threads."""
+    """Device, network runtime and precision, frame range and threads."""
 
     device: str
+    engine: str = field(metadata=within(choices=RUNTIMES, note=" (--runtime)"))
+    precision: str = field(metadata=within(choices=PRECISIONS, note=" (--precision)"))
     start: int = field(metadata=within(0, note=" (--start)"))
     end: int | None = field(metadata=within(1, note=" (--end)"))
     stride: int = field(metadata=within(1, note=" (--stride)"))
     folder_fps: float = field(metadata=within(above=0))
     prefetch: int = field(metadata=within(1))
-    torch_threads: int = field(metadata=within(0, note=" (0: automatic)"))
+    threads: int = field(metadata=within(0, note=" (--threads; 0: automatic)"))
 
 
 @dataclass(frozen=True)

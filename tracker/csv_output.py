@@ -10,6 +10,7 @@ import numpy as np
 
 from common.files import atomic_open
 from pose.skeleton import KeypointSet
+from tracker.errors import TrackerError
 from tracker.joint_angles import joint_angles
 from tracker.pipeline import FrameResult
 from tracker.smoothing import PoseSmoother
@@ -36,8 +37,24 @@ class CsvOutput:
     def __enter__(self) -> "CsvOutput":
         handle = self._stack.enter_context(atomic_open(self.path, "w", encoding="utf-8", newline=""))
         self._rows = csv.writer(handle)
-        self._rows.writerow([*HEADER, *(["x_smooth", "y_smooth"] if self.smoother else []), "angle_deg"])
+        self._rows.writerow(self._header())
         return self
+
+    def add_written(self, path: Path) -> int:
+        """Start with the rows an interrupted earlier run wrote to `path` (same columns); returns their frames."""
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = csv.reader(handle)
+            if next(rows, None) != self._header():
+                raise TrackerError(f"{path} has other columns than this run writes (--smooth differs?); "
+                                   "resume with the options of the first run.")
+            frames = set()
+            for row in rows:
+                self._rows.writerow(row)
+                frames.add(row[0])
+        return len(frames)
+
+    def _header(self) -> list[str]:
+        return [*HEADER, *(["x_smooth", "y_smooth"] if self.smoother else []), "angle_deg"]
 
     def add(self, result: FrameResult) -> None:
         """The rows of one frame."""

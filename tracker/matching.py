@@ -97,9 +97,18 @@ class Associator:
                 similarity = oks_matrix(previous, poses,
                                         pose_areas(previous, self.keypoint_threshold),
                                         pose_areas(poses, self.keypoint_threshold),
-                                        self.sigmas, vis_threshold=self.keypoint_threshold)
+                                        self.sigmas, keypoint_threshold=self.keypoint_threshold)
                 matches = greedy_match(similarity, self.oks_threshold)
             return self._tracks.update(np.asarray(poses, np.float32), matches)
+
+    def state(self) -> dict:
+        """The tracks as plain data, for `--resume` (the previous image is decoded again from the video)."""
+        return self._tracks.state()
+
+    def restore(self, state: dict, previous_image: np.ndarray | None) -> None:
+        """Continue from `state()`, with the image of the last frame processed before it."""
+        self._tracks.restore(state)
+        self._previous_image = previous_image
 
     def live_tracks(self) -> int:
         """How many tracks are alive (seen within the last `max_age` frames)."""

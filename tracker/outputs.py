@@ -27,7 +27,7 @@ from tracker.timing import StageTimer
 from tracker.video import VideoInfo
 from tracker.video_output import VideoOutput
 
-log = logging.getLogger("tracker.outputs")
+log = logging.getLogger(__name__)
 SUFFIXES = {"video": "mp4", "json": "json", "csv": "csv"}
 
 
@@ -50,12 +50,13 @@ def remove_stale_parts(out_dir: Path, name: str) -> list[Path]:
 class VideoOutputs:
     """Writes the outputs of one video into `out_dir` as `<name>.mp4`, `<name>.json`, `<name>.csv`.
 
-    Use as a context manager; call `add` once per processed frame, in order.
+    Use as a context manager; call `add` once per processed frame, in order. `resume_frames` > 0
+    continues outputs of an interrupted run that hold that many frames: they are copied in first.
     """
 
     def __init__(self, out_dir: Path, source: Path, info: VideoInfo, keypoint_set: KeypointSet,
                  options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None,
-                 render: RenderOptions | None = None):
+                 render: RenderOptions | None = None, resume_frames: int = 0):
         self.name = output_name(source)
         self.source = source
         self.out_dir = out_dir
@@ -65,7 +66,8 @@ class VideoOutputs:
             raise TrackerError(f"the output {source.name} would overwrite the input video; "
                                "choose another folder with -o.")
         self.timer = timer or StageTimer()
-        self.frames = 0
+        self.resume_frames = resume_frames
+        self.frames = resume_frames
         self._writers: list = []
         if "video" in self.paths:
             self._writers.append(VideoOutput(self.paths["video"], info, keypoint_set, keypoint_threshold, self.timer,
@@ -88,11 +90,20 @@ class VideoOutputs:
             try:
                 for writer in self._writers:
                     self._stack.enter_context(writer)
+                    if self.resume_frames:
+                        self._carry_over(writer)
             except OSError as error:
                 raise TrackerError(f"cannot write into {error.filename or self.source.name}: {error.strerror}; "
                                    "choose a writable output folder with -o.") from None
             self._stack = self._stack.pop_all()
         return self
+
+    def _carry_over(self, writer) -> None:
+        """Give `writer` the frames of the interrupted run its file holds; they must be the frames resumed from."""
+        found = writer.add_written(writer.path)
+        if found != self.resume_frames:
+            raise TrackerError(f"{writer.path} holds {found} frames, but the run being resumed did "
+                               f"{self.resume_frames}; it was changed since, so run again without --resume.")
 
     def add(self, result: FrameResult) -> None:
         """Record one frame in every output."""

@@ -60,6 +60,23 @@ class Pipeline:
         self._previous_boxes = np.zeros((0, 5), np.float32)
         self._processed = 0
         self._warned_outside = False
+        self._image_index: int | None = None  # the frame whose image the flow starts from next
+
+    def state(self) -> dict:
+        """What lives between frames, as plain data (lists, numbers), so `--resume` can go on exactly here."""
+        return {"processed": self._processed, "warned_outside": self._warned_outside,
+                "image_index": self._image_index, "previous_poses": self._previous_poses.tolist(),
+                "previous_boxes": self._previous_boxes.tolist(), "tracks": self.associator.state()}
+
+    def restore(self, state: dict, previous_image: np.ndarray | None) -> None:
+        """Continue from `state()`; `previous_image` is the image of frame `state["image_index"]`."""
+        joints = self.keypoint_set.num_joints
+        self._processed = int(state["processed"])
+        self._warned_outside = bool(state["warned_outside"])
+        self._image_index = state["image_index"]
+        self._previous_poses = np.asarray(state["previous_poses"], np.float32).reshape(-1, joints, 3)
+        self._previous_boxes = np.asarray(state["previous_boxes"], np.float32).reshape(-1, 5)
+        self.associator.restore(state["tracks"], previous_image)
 
     def tracks_started(self) -> int:
         """How many tracks this video has started so far."""
@@ -73,6 +90,7 @@ class Pipeline:
         image = frame.image
         detected = self._detect(frame)
         motion = self.associator.carry(image)
+        self._image_index = frame.index
         propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
             boxes, _ = merge_boxes(detected, propagated, self.config.flow.box_nms_iou)
@@ -122,7 +140,8 @@ class Pipeline:
             return np.zeros((0, 5), np.float32)
         with self.timer("propagate"):
             options = self.config.flow
-            boxes, source = poses_to_boxes(motion(self._previous_poses), score_thr=options.box_keypoint_threshold,
+            boxes, source = poses_to_boxes(motion(self._previous_poses),
+                                           keypoint_threshold=options.box_keypoint_threshold,
                                            grow=options.box_grow, min_keypoints=options.box_min_keypoints)
             boxes = bound_boxes(boxes, self._previous_boxes[source], PADDING)
             boxes, _ = clip_boxes(boxes, width, height)
@@ -140,6 +159,6 @@ class Pipeline:
             return poses, boxes
         areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         keep = oks_nms(poses, scores, areas, options.oks_nms_threshold, self.keypoint_set.sigmas,
-                       vis_threshold=options.keypoint_threshold)
+                       keypoint_threshold=options.keypoint_threshold)
         boxes = np.concatenate([boxes[keep, :4], scores[keep, None]], axis=1).astype(np.float32)
         return poses[keep], boxes

@@ -22,7 +22,7 @@ from tracker.errors import TrackerError
 from tracker.matching import Associator
 from tracker.outputs import check_output_dir
 
-log = logging.getLogger("tracker.associate")
+log = logging.getLogger(__name__)
 
 
 def person_poses(frame) -> np.ndarray:

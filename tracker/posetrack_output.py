@@ -41,6 +41,7 @@ class PoseTrackOutput:
     def __init__(self, path: Path, source: Path, name: str, keypoint_set: KeypointSet, *, kpt_thr: float,
                  layout: str, width: int, height: int):
         to_posetrack18(np.zeros((0, keypoint_set.num_joints, 3), np.float32), keypoint_set)  # fail before work
+        self.path = path
         self.source = source
         self.keypoint_set = keypoint_set
         self.kpt_thr = kpt_thr
@@ -50,6 +51,10 @@ class PoseTrackOutput:
     def __enter__(self) -> "PoseTrackOutput":
         self._writer.__enter__()
         return self
+
+    def add_written(self, path: Path) -> int:
+        """Start with the frames an interrupted earlier run wrote to `path`; returns how many."""
+        return self._writer.add_written(path)
 
     def add(self, result: FrameResult) -> None:
         """Spool one frame's persons."""

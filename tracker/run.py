@@ -21,6 +21,7 @@ import detection  # noqa: E402
 import flow  # noqa: E402
 from common.cli import run_cli  # noqa: E402
 from common.config import parse_overrides  # noqa: E402
+from pose.runtime.choice import PRECISIONS, RUNTIMES  # noqa: E402
 from tracker.config import PRESETS  # noqa: E402
 from tracker.errors import TrackerError  # noqa: E402
 
@@ -82,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=int, metavar="I", help="first frame index")
     parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index")
     parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame")
+    parser.add_argument("--runtime", choices=RUNTIMES, help="network runtime: auto (default: OpenVINO on a CPU, "
+                                                            "torch on CUDA), torch or openvino")
+    parser.add_argument("--precision", choices=PRECISIONS, help="auto (default: bf16 on OpenVINO where the CPU "
+                                                                "has AMX or AVX-512 bf16, else fp32), fp32, bf16, "
+                                                                "fp16 (CUDA)")
+    parser.add_argument("--threads", type=int, metavar="N", help="threads for torch, OpenCV and OpenVINO "
+                                                                 "(default 0: every core; 1 on a busy machine)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue runs that were interrupted or failed, from the frames their outputs hold "
+                             "(same options as the first run); videos with complete outputs are skipped")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     return parser
@@ -99,7 +110,8 @@ def overrides_from(args: argparse.Namespace) -> list[dict]:
         ("output", "format"): args.format, ("output", "smoothing"): True if args.smooth else None,
         ("output", "video"): False if args.no_video else None, ("output", "csv"): False if args.no_csv else None,
         ("runtime", "device"): args.device, ("runtime", "start"): args.start, ("runtime", "end"): args.end,
-        ("runtime", "stride"): args.stride,
+        ("runtime", "stride"): args.stride, ("runtime", "engine"): args.runtime,
+        ("runtime", "precision"): args.precision, ("runtime", "threads"): args.threads,
     }
     overrides: dict[str, dict] = {}
     for (section, key), value in table.items():
@@ -119,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
                            args.trail_joint, not args.no_overlay)
     status = track_videos(args.videos, args.output, overrides_from(args), config_file=args.config,
                           preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet,
-                          render=render)
+                          render=render, resume=args.resume)
     if args.analyze:
         from tracker.analysis.folder import analyze_run_outputs
 

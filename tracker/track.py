@@ -1,15 +1,17 @@
 """Tracking a list of videos: build the models once, run the pipeline over each video, write its outputs.
 
-Threads: on a CPU, torch gets every core of this process's share (cores / ranks on this node;
-`runtime.torch_threads` overrides), and OpenCV the same count. Flow, crops and drawing run in the
+Threads: on a CPU, torch, OpenCV and OpenVINO get every core of this process's share (cores / ranks
+on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and drawing run in the
 main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import torch
@@ -19,19 +21,23 @@ import detection
 import flow
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
+from pose.config import load_model_config
 from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
 from common.errors import UserError
+from common.signals import deferred_signals
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
-from tracker.outputs import VideoOutputs, check_output_dir, output_name
+from tracker.outputs import SUFFIXES, VideoOutputs, check_output_dir, output_name
 from tracker.pipeline import Pipeline
 from tracker.render import RenderOptions
+from tracker import resume as resume_state
 from tracker.timing import StageTimer
-from tracker.video import VideoSource
+from tracker.video import VideoFrame, VideoSource
 
+log = logging.getLogger(__name__)
 # Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
 WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 
@@ -73,17 +79,21 @@ class Models:
 
 
 def build_models(config: TrackConfig, device: str) -> Models:
-    """The pose estimator, box source and flow backend the config names."""
+    """The pose estimator, box source and flow backend the config names.
+
+    Files the user gave are read first (detections, the model config), so a bad one is reported
+    before weights are looked up or downloaded.
+    """
+    detections = detection.from_file(config.detection.detections) if config.detection.detections else None
     pose_config = resolve_config_path(config.pose.config)
+    model_config = load_model_config(pose_config)
     weights = config.pose.weights or default_weights(pose_config)
-    estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size)
-    boxes: BoxSource
-    if config.detection.detections:
-        boxes = detection.from_file(config.detection.detections)
-    else:
-        boxes = detection.create(config.detection.detector, device=device,
-                                 score_threshold=config.detection.min_box_score)
+    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
+                "threads": torch.get_num_threads()}  # the count configure_threads chose
+    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
+                                          batch_size=config.pose.batch_size, **networks)
+    boxes: BoxSource = detections if detections is not None else detection.create(
+        config.detection.detector, device=device, score_threshold=config.detection.min_box_score, **networks)
     return Models(estimator, boxes, flow.create(config.flow.name, device=device))
 
 
@@ -110,74 +120,113 @@ class VideoSummary:
 
 @dataclass
 class Progress:
-    """How far a video got: frames and persons done, and what stopped it (None: it ran to the end)."""
+    """How far a video got: frames and persons done, what stopped it (None: it ran to the end), and the
+    pipeline's state after the last frame done (for `--resume`)."""
 
     frames: int = 0
     persons: int = 0
     stop: BaseException | None = None
     failed_at: int | None = None
+    state: dict | None = None
 
 
-def process_frames(source: VideoSource, pipeline: Pipeline, outputs: VideoOutputs, progress: Progress,
+def process_frames(frames: Iterator[VideoFrame], pipeline: Pipeline, outputs: VideoOutputs, progress: Progress,
                    bar: tqdm) -> None:
-    """Run the pipeline over every frame into the outputs; an interruption or error ends it, noted in `progress`."""
+    """Run the pipeline over the frames into the outputs; an interruption or error ends it, noted in `progress`."""
     frame = None
     try:
-        for frame in source:
+        for frame in frames:
             result = pipeline.step(frame)
             outputs.add(result)
             progress.frames += 1
             progress.persons += len(result.ids)
+            progress.state = pipeline.state()
             bar.update(1)
     except KeyboardInterrupt as interruption:
         progress.stop = interruption
     except Exception as error:  # any failure: the frames done are kept, then it is reported
-        progress.stop, progress.failed_at = error, (frame.index if frame is not None else source.indices[0])
+        progress.stop, progress.failed_at = error, (frame.index if frame is not None else None)
     finally:
         bar.close()
 
 
+def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeline: Pipeline
+                 ) -> resume_state.ResumePoint | None:
+    """Restore `pipeline` to where an interrupted run of this video stopped; None when there is none."""
+    point = resume_state.load(out_dir, output_name(source.path), config)
+    if point is None:
+        return None
+    index = point.pipeline["image_index"]
+    pipeline.restore(point.pipeline, source.frame(index).image if index is not None else None)
+    log.info("%s: resuming after the %d frames done", source.path.name, point.frames)
+    return point
+
+
 def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False,
-                render: RenderOptions | None = None) -> VideoSummary:
+                render: RenderOptions | None = None, resume: bool = False) -> VideoSummary:
     """Track one video and write its outputs.
 
     On Ctrl-C or SIGTERM, and on an error in any frame, the outputs are finished with the frames done
-    before the interruption or the error is raised again, saying so.
+    (and a resume state beside them) before the interruption or the error is raised again, saying so.
+    With `resume`, a run interrupted before continues from its last frame done.
     """
     runtime = config.runtime
     source = VideoSource(path, start=runtime.start, end=runtime.end, stride=runtime.stride,
                          prefetch=runtime.prefetch, folder_fps=runtime.folder_fps)
     timer = StageTimer()
     pipeline = Pipeline(models.estimator, models.boxes, models.flow, config, timer)
-    done = Progress()
+    point = resume_point(source, config, out_dir, pipeline) if resume else None
+    if resume and point is None and any((out_dir / f"{output_name(source.path)}.{suffix}").exists()
+                                        for suffix in SUFFIXES.values()):
+        log.info("%s: its outputs in %s are complete (no resume state); skipped", source.path.name, out_dir)
+        return VideoSummary(source.path.name, 0, 0, 0, 0.0, {}, False)
+    earlier = point.frames if point else 0
+    done = Progress(state=point.pipeline if point else None)
     start = time.perf_counter()
     try:
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
                           keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
-                          timer=timer, render=render) as outputs:
-            bar = tqdm(total=len(source.indices), desc=source.path.name, unit="frame", disable=not progress)
-            process_frames(source, pipeline, outputs, done, bar)
-            if done.stop is not None and not done.frames:  # nothing to keep: no outputs, the error as it was
+                          timer=timer, render=render, resume_frames=earlier) as outputs:
+            bar = tqdm(total=len(source.indices), initial=earlier, desc=source.path.name, unit="frame",
+                       disable=not progress)
+            process_frames(source.frames_from(earlier), pipeline, outputs, done, bar)
+            if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
+            with deferred_signals():
+                if done.stop is None or not resume_state.resumable(config):
+                    resume_state.clear(out_dir, outputs.name)
+                else:
+                    resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
+    report = getattr(models.boxes, "report_matches", None)
+    if report is not None:  # precomputed detections: how many frames they matched
+        report()
     stages = {"decode": source.decode_seconds, **timer.seconds}
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
-    kept = f"the outputs in {out_dir} hold the {done.frames} frames done" if done.frames else "no frame was done"
+    if done.stop is not None:
+        raise_stop(done, summary, source, out_dir, earlier + done.frames, resume_state.resumable(config))
+    return summary
+
+
+def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,
+               resumable: bool) -> None:
+    """Raise what stopped the video again, saying what its outputs hold and how to go on."""
+    kept = (f"the outputs in {out_dir} hold the {kept_frames} frames done" + (" (--resume continues)" if resumable
+                                                                               else "") if kept_frames
+            else "no frame was done")
     if isinstance(done.stop, KeyboardInterrupt):
         raise type(done.stop)(f"{summary.line()}; {kept}") from None
-    if done.stop is not None:
-        error = done.stop
-        reason = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-        raise TrackerError(f"{source.path.name}: frame {done.failed_at} failed ({reason.rstrip('.')}); "
-                           f"{kept}.") from error
-    return summary
+    error = done.stop
+    reason = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+    where = f"frame {done.failed_at}" if done.failed_at is not None else "reading the first frame"
+    raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
 def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, *, config_file: str | None = None,
                  preset: str | None = None, progress: bool = False, quiet: bool = False,
-                 render: RenderOptions | None = None) -> int:
+                 render: RenderOptions | None = None, resume: bool = False) -> int:
     """Track every video of this rank into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
@@ -186,11 +235,11 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     out_dir = Path(output)
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
-    configure_threads(config.runtime.torch_threads, device)
+    configure_threads(config.runtime.threads, device)
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress, render=render)
+            summary = track_video(video, models, config, out_dir, progress=progress, render=render, resume=resume)
             if not quiet:
                 print(summary.line())
     finally:

@@ -73,3 +73,14 @@ class TrackSet:
             ids[pose_index] = self.next_id
             self.next_id += 1
         return ids
+
+    def state(self) -> dict:
+        """The live tracks and the next id as plain data (lists and numbers), for `--resume`."""
+        return {"next_id": self.next_id,
+                "live": [{"id": track.id, "pose": track.pose.tolist(), "unseen": track.unseen} for track in self.live]}
+
+    def restore(self, state: dict) -> None:
+        """Continue from `state()`; float32 poses survive the round trip through JSON exactly."""
+        self.next_id = int(state["next_id"])
+        self.live = [Track(int(track["id"]), np.asarray(track["pose"], np.float32), int(track["unseen"]))
+                     for track in state["live"]]

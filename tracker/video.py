@@ -232,7 +232,15 @@ class VideoSource:
         return VideoFrame(index, seconds, image, self._reader.name(index))
 
     def __iter__(self) -> Iterator[VideoFrame]:
-        yield from prefetched(self._decode, self.indices, self._prefetch)
+        yield from self.frames_from(0)
+
+    def frames_from(self, position: int) -> Iterator[VideoFrame]:
+        """The frames from the `position`-th this source yields on (a resumed run skips the ones done)."""
+        yield from prefetched(self._decode, self.indices[position:], self._prefetch)
+
+    def frame(self, index: int) -> VideoFrame:
+        """Frame `index` of the video, decoded now (not through the prefetch thread)."""
+        return self._decode(index)
 
 
 def prefetched(produce: Callable[[int], VideoFrame], indices: range, depth: int) -> Iterator[VideoFrame]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from pose.skeleton import KeypointSet
@@ -33,6 +34,22 @@ class VideoOutput:
         self._writer = self._stack.enter_context(VideoWriter(self.path, self.info.fps, self.info.width,
                                                              self.info.height))
         return self
+
+    def add_written(self, path: Path) -> int:
+        """Start with the frames of the video an interrupted earlier run wrote (decoded and encoded again)."""
+        reader = cv2.VideoCapture(str(path))
+        count = 0
+        try:
+            while True:
+                ok, bgr = reader.read()
+                if not ok:
+                    break
+                self._last_canvas = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                self._writer.write(self._last_canvas)
+                count += 1
+        finally:
+            reader.release()
+        return count
 
     def add(self, result: FrameResult) -> None:
         """Draw and append one frame."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common.cli import run_cli
 
-log = logging.getLogger("training.train")
+log = logging.getLogger("training.train")  # not __name__: as `python -m` it is "__main__"
 
 # Flags that are shorthands for a config key.
 _SHORTHANDS = {

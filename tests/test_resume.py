@@ -1,0 +1,93 @@
+"""A run that fails at frame 40 of 60 keeps 40 complete frames; `--resume` finishes it, and the result
+equals a run that never failed (the JSON and CSV byte for byte)."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+import flow
+from pose.skeleton import COCO
+from tracker import track as track_module
+from tracker.run import main
+from tracker.track import Models
+
+FRAMES = 60
+
+
+class Estimator:
+    """Joints spread over each box with scores that vary by joint; fails once at frame `fail_at`."""
+
+    keypoint_set = COCO
+
+    def __init__(self, fail_at: int | None):
+        self.fail_at, self.calls = fail_at, 0
+
+    def estimate(self, image, boxes):
+        if self.calls == self.fail_at:
+            self.fail_at = None
+            raise RuntimeError("a fault injected by the test")
+        self.calls += 1
+        fractions = np.linspace(0.0, 1.0, COCO.num_joints)
+        poses = np.zeros((len(boxes), COCO.num_joints, 3), np.float32)
+        poses[:, :, 0] = boxes[:, None, 0] + fractions * (boxes[:, None, 2] - boxes[:, None, 0])
+        poses[:, :, 1] = boxes[:, None, 1] + fractions[::-1] * (boxes[:, None, 3] - boxes[:, None, 1])
+        poses[:, :, 2] = 0.5 + 0.4 * np.abs(np.sin(fractions * 7 + image.mean()))
+        return poses
+
+
+class Walkers:
+    """Two people, detected every 4th frame (flow carries them between), walking across."""
+
+    def boxes(self, frame, image):
+        x = 2 * frame.index
+        return np.array([[10 + x, 20, 60 + x, 120, 0.9], [200 - x, 30, 250 - x, 130, 0.8]], np.float32)
+
+
+@pytest.fixture
+def clip(tmp_path):
+    folder = tmp_path / "walk"
+    folder.mkdir()
+    generator = np.random.default_rng(0)
+    texture = generator.integers(0, 255, (160, 400, 3), dtype=np.uint8)
+    for index in range(FRAMES):
+        cv2.imwrite(str(folder / f"{index:06d}.png"), texture[:, 2 * index: 2 * index + 256])
+    return folder
+
+
+def run(clip, out, monkeypatch, fail_at, *extra) -> int:
+    estimator = Estimator(fail_at)
+    monkeypatch.setattr(track_module, "build_models",
+                        lambda config, device: Models(estimator, Walkers(), flow.create("dis")))
+    return main([str(clip), "-o", str(out), "--quiet", "--detect-every", "4", *extra])
+
+
+def test_resume_after_a_fault_equals_an_uninterrupted_run(clip, tmp_path, monkeypatch, capsys):
+    assert run(clip, tmp_path / "whole", monkeypatch, None) == 0
+    out = tmp_path / "resumed"
+    assert run(clip, out, monkeypatch, 40) == 1
+    sentence = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "frame 40 failed (RuntimeError: a fault injected by the test)" in sentence
+    assert "hold the 40 frames done (--resume continues)" in sentence
+    assert len(json.loads((out / "walk.json").read_text())["images"]) == 40
+    assert (out / ".walk.resume.json").exists()
+
+    assert run(clip, out, monkeypatch, None, "--resume") == 0
+    for suffix in ("json", "csv"):
+        assert (out / f"walk.{suffix}").read_bytes() == (tmp_path / "whole" / f"walk.{suffix}").read_bytes(), suffix
+    assert cv2.VideoCapture(str(out / "walk.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == FRAMES
+    assert sorted(path.name for path in out.iterdir()) == ["walk.csv", "walk.json", "walk.mp4"]  # state removed
+
+
+def test_resume_refuses_other_settings_and_skips_finished_videos(clip, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    assert run(clip, out, monkeypatch, 10) == 1
+    assert run(clip, out, monkeypatch, None, "--resume", "--max-age", "5") == 1
+    assert ("the run being resumed had association.max_age = 30, this one 5; resume with the same options"
+            in capsys.readouterr().err)
+    assert run(clip, out, monkeypatch, None, "--resume") == 0
+    finished = (out / "walk.json").read_bytes()
+    assert run(clip, out, monkeypatch, 0, "--resume") == 0  # complete: nothing runs, so the fault never fires
+    assert (out / "walk.json").read_bytes() == finished
