@@ -91,3 +91,9 @@ def exit_quietly_on_signals() -> None:
     its last moments (everything is written), so a signal then is neither a traceback nor a lost file."""
     signal.signal(signal.SIGINT, lambda number, frame: os._exit(INTERRUPTED_STATUS))
     signal.signal(signal.SIGTERM, lambda number, frame: os._exit(TERMINATED_STATUS))
+
+
+def hold_signals_until_exit() -> None:
+    """Block SIGINT and SIGTERM for the rest of the process: its work is done and reported, and a late
+    signal would otherwise kill the interpreter's shutdown (which restores the default handlers)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))

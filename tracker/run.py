@@ -9,7 +9,7 @@ arguments are parsed so that `--help` answers at once.
 """
 from __future__ import annotations
 
-from common.signals import exit_quietly_on_signals
+from common.signals import exit_quietly_on_signals, hold_signals_until_exit
 
 if __name__ == "__main__":  # a signal during the imports ends the process quietly: nothing is written yet
     exit_quietly_on_signals()
@@ -145,4 +145,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    hold_signals_until_exit()
+    sys.exit(status)
