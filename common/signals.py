@@ -94,6 +94,8 @@ def exit_quietly_on_signals() -> None:
 
 
 def hold_signals_until_exit() -> None:
-    """Block SIGINT and SIGTERM for the rest of the process: its work is done and reported, and a late
-    signal would otherwise kill the interpreter's shutdown (which restores the default handlers)."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
+    """Ignore SIGINT and SIGTERM for the rest of the process: its work is done and reported. A Python
+    handler would not do: the interpreter's shutdown puts the default action back for those (and any
+    thread may take a signal), so a late second Ctrl-C killed it; an ignored signal stays ignored."""
+    for number in SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
