@@ -91,3 +91,11 @@ def exit_quietly_on_signals() -> None:
     its last moments (everything is written), so a signal then is neither a traceback nor a lost file."""
     signal.signal(signal.SIGINT, lambda number, frame: os._exit(INTERRUPTED_STATUS))
     signal.signal(signal.SIGTERM, lambda number, frame: os._exit(TERMINATED_STATUS))
+
+
+def hold_signals_until_exit() -> None:
+    """Ignore SIGINT and SIGTERM for the rest of the process: its work is done and reported. A Python
+    handler would not do: the interpreter's shutdown puts the default action back for those (and any
+    thread may take a signal), so a late second Ctrl-C killed it; an ignored signal stays ignored."""
+    for number in SIGNALS:
+        signal.signal(number, signal.SIG_IGN)

@@ -6,7 +6,7 @@ prints `stub: pose` to stderr as each frame begins.
 """
 from __future__ import annotations
 
-from common.signals import exit_quietly_on_signals
+from common.signals import exit_quietly_on_signals, hold_signals_until_exit
 
 if __name__ == "__main__":  # a signal during the imports ends the process quietly: nothing is written yet
     exit_quietly_on_signals()
@@ -65,4 +65,6 @@ if __name__ == "__main__":
     frames, out = sys.argv[1], sys.argv[2]
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 0.02
     track.build_models = lambda config, device: stub_models(seconds)
-    sys.exit(main([frames, "-o", out, "--quiet"]))
+    status = main([frames, "-o", out, "--quiet"])
+    hold_signals_until_exit()
+    sys.exit(status)

@@ -116,8 +116,10 @@ def test_auto_is_openvino_on_cpu_torch_on_cuda_and_falls_back_without_openvino(m
     assert choice.resolve_runtime("auto", "cpu") == "openvino"
     assert choice.resolve_runtime("auto", "cuda") == "torch"
     monkeypatch.setattr(choice, "openvino_importable", lambda: False)
+    choice._log_fallback.cache_clear()
     with caplog.at_level(logging.INFO, logger="pose.runtime.choice"):
         assert choice.resolve_runtime("auto", "cpu") == "torch"
+        assert choice.resolve_runtime("auto", "cpu") == "torch"  # said once
     assert [r.getMessage() for r in caplog.records] == ["openvino cannot be imported; running the networks in torch"]
     with pytest.raises(PoseError, match=r"^the openvino runtime was asked for but the openvino package cannot "
                                         r"be imported; install it \(pip install openvino\) or use --runtime torch\.$"):

@@ -109,7 +109,7 @@ def test_video_writer_says_once_when_it_falls_back_from_h264(tmp_path, monkeypat
     assert len(fallbacks) == (1 if codecs[0] == "mp4v" else 0)
 
 
-def test_tracker_run_draws_with_the_drawing_flags(reference_dir, tmp_path):
+def test_tracker_run_draws_with_the_drawing_flags_then_analyzes(reference_dir, tmp_path):
     name = "000001_mpiinew_test"
     clip = reference_dir / "posetrack/data/videos" / name / f"{name}.mp4"
     assert run_main([str(clip), "-o", str(tmp_path), "--quiet", "--no-csv",
@@ -118,7 +118,7 @@ def test_tracker_run_draws_with_the_drawing_flags(reference_dir, tmp_path):
                      "--detections", str(EXAMPLES / "clip_detections.json"),
                      "--config", str(EXAMPLES / "keep_all_poses.yaml"),
                      "--no-boxes", "--show-scores", "--trail", "4", "--trail-joint", "right_ankle",
-                     "--line-width", "5", "--radius", "7", "--no-overlay", "--end", "2"]) == 0
+                     "--line-width", "5", "--radius", "7", "--no-overlay", "--end", "2", "--analyze"]) == 0
     drawn, source = cv2.VideoCapture(str(tmp_path / f"{name}.mp4")), cv2.VideoCapture(str(clip))
     assert int(drawn.get(cv2.CAP_PROP_FRAME_COUNT)) == 2
     pairs = [(drawn.read()[1], source.read()[1]) for _ in range(2)]
@@ -127,3 +127,5 @@ def test_tracker_run_draws_with_the_drawing_flags(reference_dir, tmp_path):
     ours, original = (frame.astype(int) for frame in pairs[1])
     changed = np.abs(ours - original).sum(axis=2) > 90
     assert changed.mean() > 0.002  # skeletons, labels and trails were drawn
+    with open(tmp_path / f"{name}_analysis" / "frames.csv", encoding="utf-8") as handle:  # --analyze
+        assert {line.split(",")[0] for line in handle.readlines()[1:]} == {"0", "1"}

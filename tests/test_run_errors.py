@@ -215,3 +215,15 @@ def test_detections_matching_few_frames_are_reported_at_the_end(frames, tmp_path
         summary = track_video(str(frames), models, load_track_config(), tmp_path / "out")
     assert summary.frames == 5
     assert "only 1 of 5 frames had detections" in caplog.text
+
+
+@pytest.mark.parametrize("flag, content, sentence", [
+    ("--pose-config", b"\xff\xfe\x00binary", "model config file {path} is not a UTF-8 text file."),
+    ("--detections", b"\xff\xfe\x00binary", "detections file {path} is not a UTF-8 text file."),
+    ("--config", None, "config file {path} is a folder; give a YAML file."),
+])
+def test_a_bad_file_is_named_before_weights_are_looked_up(frames, tmp_path, capsys, flag, content, sentence):
+    path = tmp_path / "given"
+    path.write_bytes(content) if content is not None else path.mkdir()
+    assert main([str(frames), "-o", str(tmp_path / "out"), flag, str(path)]) == 1
+    assert one_sentence(capsys) == "error: " + sentence.format(path=path)

@@ -79,7 +79,8 @@ def interrupt(clip: Path, out: Path, kind: str, at_frame: int | None, delay: flo
     """Run the stub tracker, signal it (`kind`: int, int-int, term) when frame `at_frame` begins (None: after
     `delay` seconds of start-up; FRAMES: `delay` after the last frame, while the outputs are finished)."""
     process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "stub_tracking.py"), str(clip), str(out), "0.02"],
-                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                               cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})  # this tree, whatever is installed
     lines = []
     if at_frame is None:
         time.sleep(delay)

@@ -9,7 +9,7 @@ arguments are parsed so that `--help` answers at once.
 """
 from __future__ import annotations
 
-from common.signals import exit_quietly_on_signals
+from common.signals import exit_quietly_on_signals, hold_signals_until_exit
 
 if __name__ == "__main__":  # a signal during the imports ends the process quietly: nothing is written yet
     exit_quietly_on_signals()
@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     parser.add_argument("--no-csv", action="store_true", help="do not write the CSV")
+    parser.add_argument("--analyze", action="store_true", help="then run tracker.analyze with its defaults on each "
+                                                               "NAME.json, into NAME_analysis/")
     drawing = parser.add_argument_group("drawing the video")
     drawing.add_argument("--line-width", type=int, default=0, metavar="PX", help="limb width (default: from frame size)")
     drawing.add_argument("--radius", type=int, default=0, metavar="PX", help="joint radius (default: from frame size)")
@@ -129,9 +131,14 @@ def run(args: argparse.Namespace) -> int:
 
     render = RenderOptions(args.line_width, args.radius, not args.no_boxes, args.show_scores, args.trail,
                            args.trail_joint, not args.no_overlay)
-    return track_videos(args.videos, args.output, overrides_from(args), config_file=args.config,
-                        preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet,
-                        render=render, resume=args.resume)
+    status = track_videos(args.videos, args.output, overrides_from(args), config_file=args.config,
+                          preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet,
+                          render=render, resume=args.resume)
+    if args.analyze:
+        from tracker.analysis.folder import analyze_run_outputs
+
+        analyze_run_outputs(args.videos, args.output)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,4 +147,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    hold_signals_until_exit()
+    sys.exit(status)

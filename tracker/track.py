@@ -22,6 +22,7 @@ import flow
 from detection.precomputed import PrecomputedDetections
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
+from pose.config import load_model_config
 from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
@@ -79,19 +80,21 @@ class Models:
 
 
 def build_models(config: TrackConfig, device: str) -> Models:
-    """The pose estimator, box source and flow backend the config names."""
+    """The pose estimator, box source and flow backend the config names.
+
+    Files the user gave are read first (detections, the model config), so a bad one is reported
+    before weights are looked up or downloaded.
+    """
+    detections = detection.from_file(config.detection.detections) if config.detection.detections else None
     pose_config = resolve_config_path(config.pose.config)
+    model_config = load_model_config(pose_config)
     weights = config.pose.weights or default_weights(pose_config)
     networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
                 "threads": torch.get_num_threads()}  # the count configure_threads chose
-    estimator = PoseEstimator.from_config(pose_config, weights, flip=config.pose.flip, device=device,
+    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
                                           batch_size=config.pose.batch_size, **networks)
-    boxes: BoxSource
-    if config.detection.detections:
-        boxes = detection.from_file(config.detection.detections)
-    else:
-        boxes = detection.create(config.detection.detector, device=device,
-                                 score_threshold=config.detection.min_box_score, **networks)
+    boxes: BoxSource = detections if detections is not None else detection.create(
+        config.detection.detector, device=device, score_threshold=config.detection.min_box_score, **networks)
     return Models(estimator, boxes, flow.create(config.flow.name, device=device))
 
 

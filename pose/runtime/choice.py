@@ -67,8 +67,14 @@ def resolve_runtime(runtime: str, device_type: str) -> str:
     if runtime == "openvino":
         raise PoseError("the openvino runtime was asked for but the openvino package cannot be "
                         "imported; install it (pip install openvino) or use --runtime torch.")
-    LOG.info("openvino cannot be imported; running the networks in torch")
+    _log_fallback()
     return "torch"
+
+
+@functools.lru_cache(maxsize=1)
+def _log_fallback() -> None:
+    """Say once per process that auto fell back to torch (the pose model and the detector both ask)."""
+    LOG.info("openvino cannot be imported; running the networks in torch")
 
 
 def resolve_precision(precision: str, runtime: str, device_type: str, torch_default: str = "fp32") -> str:

@@ -99,6 +99,20 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
     return result
 
 
+def analyze_run_outputs(videos: list[str], output: str | Path) -> None:
+    """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`."""
+    from tracker.outputs import output_name
+    from tracker.track import my_videos
+
+    for video in my_videos(videos):
+        json_path = Path(output) / f"{output_name(Path(video))}.json"
+        if not json_path.is_file():
+            raise TrackerError(f"--analyze needs {json_path.name}, which this run did not write; "
+                               "keep the JSON output on.")
+        analyze(json_path, json_path.with_name(f"{json_path.stem}_analysis"), AnalyzeOptions())
+        log.info("analysis of %s written to %s_analysis", json_path.name, json_path.with_suffix(""))
+
+
 def _calibration(options: AnalyzeOptions, tracks: list[TrackAnalysis]) -> Calibration:
     if options.height_m is None:
         return calibrate(options.scale, None)
