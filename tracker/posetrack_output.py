@@ -1,6 +1,7 @@
 """The PoseTrack JSON of a tracked video, streamed: each frame's persons are spooled as they come, not kept."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,14 @@ def to_posetrack18(poses: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
 
 
 def frame_file_name(source: Path, index: int, name: str | None) -> str:
-    """The PoseTrack `file_name` of a frame: `images/<folder>/<file>` for folders (the last three
-    parts when the folder sits in a PoseTrack `images/<split>/` tree), `images/<video stem>/<index>.jpg`
-    for videos."""
+    """The PoseTrack `file_name` of a frame: `images/<folder>/<file>` for image files (the last three
+    parts when the folder sits in a PoseTrack `images/<split>/` tree; a single image's folder is the one
+    holding it), `images/<video stem>/<index>.jpg` for videos."""
     if name is not None:
-        parts = source.resolve().parts
+        parts = (source.parent if source.is_file() else source).resolve().parts
         if len(parts) >= 3 and parts[-3] == "images":
             return f"images/{parts[-2]}/{parts[-1]}/{name}"
-        return f"images/{source.name}/{name}"
+        return f"images/{parts[-1]}/{name}"
     return f"images/{source.stem}/{index:06d}.jpg"
 
 
@@ -53,17 +54,19 @@ def frame_persons(result: FrameResult, keypoint_set: KeypointSet, kpt_thr: float
 
 class PoseTrackOutput:
     """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter) with `frame_persons`; `nframes`
-    is the video's frame count (None: the frames added). It appears under its name when the block ends
-    without an error."""
+    is the video's frame count (None: the frames added). `listed`: a ground truth's frames, one per frame
+    index, whose file names, image ids, frame ids, `is_labeled` and sizes the entries take (a PoseTrack
+    split run). It appears under its name when the block ends without an error."""
 
     def __init__(self, path: Path, source: Path, name: str, keypoint_set: KeypointSet, *, kpt_thr: float,
-                 layout: str, width: int, height: int, nframes: int | None = None):
+                 layout: str, width: int, height: int, nframes: int | None = None, listed: list[Frame] | None = None):
         to_posetrack18(np.zeros((0, keypoint_set.num_joints, 3), np.float32), keypoint_set)  # fail before work
         self.path = path
         self.source = source
         self.keypoint_set = keypoint_set
         self.kpt_thr = kpt_thr
         self.size = (width, height)
+        self.listed = listed
         self._writer = SequenceWriter(path, name, layout=layout, nframes=nframes)
 
     def __enter__(self) -> "PoseTrackOutput":
@@ -77,6 +80,9 @@ class PoseTrackOutput:
     def add(self, result: FrameResult) -> None:
         """Spool one frame's persons."""
         persons = frame_persons(result, self.keypoint_set, self.kpt_thr)
+        if self.listed is not None:
+            self._writer.add(replace(self.listed[result.index], persons=persons))
+            return
         # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
         self._writer.add(Frame(file_name=frame_file_name(self.source, result.index, result.name), image_id=None,
                                persons=persons, ignore_regions=[], is_labeled=True,

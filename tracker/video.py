@@ -77,6 +77,9 @@ class _Reader:
         """The file name of frame `index` (folders) or None (video files)."""
         return None
 
+    def close(self) -> None:
+        """Let go of the file, camera or connection (nothing to do for image files)."""
+
 
 _warned_no_decord = False
 
@@ -151,6 +154,9 @@ class _OpenCVReader(_Reader):
             raise _Undecodable(f"the decoder returned no image for frame {index}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
+    def close(self) -> None:
+        self._capture.release()
+
 
 class _ImagesReader(_Reader):
     """Image files in the order given: a folder's in sorted name order (the PoseTrack layout), a glob's
@@ -206,6 +212,9 @@ class _StreamReader(_Reader):
         if not ok:
             raise _EndOfStream()
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._capture.release()
 
 
 class _EndOfStream(Exception):
@@ -310,9 +319,7 @@ class VideoSource:
 
     def close(self) -> None:
         """Release a stream or video file now (frames are not read after)."""
-        capture = getattr(self._reader, "_capture", None)
-        if capture is not None:
-            capture.release()
+        self._reader.close()
 
     def _decode(self, index: int) -> VideoFrame | None:
         """Frame `index`; None when a stream has ended."""
