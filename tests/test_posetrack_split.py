@@ -161,3 +161,25 @@ def test_a_missing_image_is_named_before_any_model_loads(split, stubbed, capsys)
     sentence = one_sentence(capsys)
     assert "000102_bonn_test.json: 1 of its 4 images are missing" in sentence and "000003.jpg" in sentence
     assert not stubbed
+
+
+def test_the_official_file_serves_one_sequence_folder_by_its_name(reference_dir, tmp_path, caplog):
+    data = reference_dir / "posetrack" / "data"
+    out = tmp_path / "out"
+    caplog.set_level(logging.INFO)
+    assert main([str(data / "images" / "val" / "003418_mpii_test"), "-o", str(out), "--no-video", "--no-csv",
+                 "--detections", str(data / "annotations" / "test_posetrack18_human_detections.json"),
+                 "--pose-config", str(ROOT / "examples" / "hrnet_tiny_reference.yaml"),
+                 "--pose-weights", str(reference_dir / "hrnet" / "tiny_state_dict.pt"), "--runtime", "torch"]) == 0
+    assert "matched by folder name (video 003418)" in caplog.text
+    written = json.loads((out / "003418_mpii_test.json").read_text())
+    assert [image["file_name"] for image in written["images"]] == ["images/val/003418_mpii_test/000000.jpg"]
+    assert written["annotations"]
+
+
+def test_nframes_is_the_video_length_under_stride(split, stubbed):
+    out = split / "out"
+    assert main([str(split / "images" / "val" / "000101_mpii_test"), "--stride", "2", "-o", str(out)]) == 0
+    images = json.loads((out / "000101_mpii_test.json").read_text())["images"]
+    assert [image["file_name"][-10:] for image in images] == ["000000.jpg", "000002.jpg", "000004.jpg"]
+    assert {image["nframes"] for image in images} == {6}
