@@ -12,13 +12,20 @@ annotation file passed as `images`, e.g. PoseTrack's `*_val.json`) a name matche
 `file_name` that ends with it (or that it ends with), and frame index n is the n-th listed image.
 Without one, a frame's number is taken from the image id (PoseTrack ids: the last 4 digits; other
 ids: the id itself) and a file name gives its number by its stem (`000000000785.jpg` -> 785).
+
+`for_video` binds the file to one video and says how its frames are matched: by the image ids of the
+video's ground truth (the `--posetrack` split run), by image path (an image list), by folder name (a
+PoseTrack video number, `003418_mpii_test`, picks that video's ids in a file holding several), or by
+the number in the file name / the frame index.
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+import re
 from pathlib import Path, PurePosixPath
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -33,6 +40,8 @@ EARLY_CHECK_FRAMES = 10
 """After this many frames without a single detection, warn at once rather than at the end of the run."""
 _POSETRACK_ID_MIN = 10**10
 """PoseTrack image ids are `1` + 6-digit video + 4-digit frame, i.e. at least 10**10."""
+_VIDEO_NUMBER = re.compile(r"^(\d{6})(_|$)")
+"""A PoseTrack sequence name starts with its 6-digit video number: `003418_mpii_test`."""
 
 
 def _is_number(value: object) -> bool:
@@ -97,8 +106,8 @@ class PrecomputedDetections:
         self._by_number: dict[object, list[object]] = {}
         for image_id in boxes:
             self._by_number.setdefault(_frame_number(image_id), []).append(image_id)
-        self._asked = self._matched = 0
-        self._warned_early = False
+        self._default = VideoBoxes(self, self._id_for_frame, "their file names" if table is not None
+                                   else "the number in their file name, or their index")
 
     def __len__(self) -> int:
         """Number of images that have at least one person box."""
@@ -109,39 +118,63 @@ class PrecomputedDetections:
         return list(self._boxes)
 
     def boxes(self, frame: FrameKey, image: np.ndarray | None = None) -> np.ndarray:
-        """The `BoxSource` call: boxes of the frame by its file name when known, else by its index.
-
-        Counts the frames asked and those that had boxes, for `report_matches`; warns once when the
-        first EARLY_CHECK_FRAMES frames all had none (image ids that name other frames look so).
-        """
-        found = self.boxes_for(frame.index, frame.file_name)
-        self._asked += 1
-        self._matched += bool(len(found))
-        if self._asked == EARLY_CHECK_FRAMES and not self._matched and not self._warned_early:
-            self._warned_early = True
-            log.warning("none of the first %d frames has a detection in %s; %s", self._asked, self.source,
-                        self._id_hint())
-        return found
+        """The `BoxSource` call: boxes of the frame by its file name when known, else by its index
+        (counted for `report_matches`)."""
+        return self._default.boxes(frame, image)
 
     def report_matches(self) -> tuple[int, int]:
-        """Log how many of the frames asked since the last report had detections, and count anew.
+        """Log how many of the frames asked since the last report had detections; see VideoBoxes."""
+        return self._default.report_matches()
 
-        Returns (frames with detections, frames asked); a warning when fewer than half had any, since
-        that is what detections of another video, or ids naming no frame, look like.
-        """
-        matched, asked = self._matched, self._asked
-        self._matched = self._asked = 0
-        self._warned_early = False
-        if asked and matched * 2 < asked:
-            log.warning("only %d of %d frames had detections in %s; %s", matched, asked, self.source,
-                        self._id_hint())
-        elif asked:
-            log.info("%d of %d frames had detections in %s", matched, asked, self.source)
-        return matched, asked
+    def for_video(self, source: str | os.PathLike, image_ids: Sequence[object] | None = None) -> "VideoBoxes":
+        """This file's boxes for the frames of one video (`image_ids`: its ground truth's ids, frame by
+        frame), matched by the first way that fits (module docstring); logs which."""
+        source = Path(source)
+        if image_ids is not None and any(image_id in self._boxes for image_id in image_ids):
+            ids = list(image_ids)
+            found = VideoBoxes(self, lambda frame: ids[frame.index] if frame.index < len(ids) else None,
+                               "image id")
+        elif self._table is not None:
+            found = VideoBoxes(self, self._id_for_frame, f"image path (the images listed in {self._table_source.name})")
+        else:
+            found = self._by_folder_name(source) or VideoBoxes(self, self._id_for_frame, (
+                "the number in the file name" if source.is_dir() else "frame index"))
+        log.info("%s: detections of %s matched by %s", source.name, self.source.name, found.how)
+        return found
 
-    def _id_hint(self) -> str:
+    def _by_folder_name(self, source: Path) -> "VideoBoxes | None":
+        """Matching by the PoseTrack video number the folder or file name starts with, when the file
+        holds PoseTrack ids; None when it holds one video's ids (frame numbers then suffice)."""
+        videos = sorted({image_id // 10000 % 10**6 for image_id in self._boxes
+                         if isinstance(image_id, int) and image_id >= _POSETRACK_ID_MIN})
+        if len(videos) < 2:
+            return None
+        match = _VIDEO_NUMBER.match(source.stem if source.is_file() else source.name)
+        if match is None or int(match.group(1)) not in videos:
+            raise DetectionError(f"{self.source} holds detections of {len(videos)} PoseTrack videos "
+                                 f"({', '.join(f'{video:06d}' for video in videos[:3])}), and the name "
+                                 f"{source.name} starts with none of their numbers; name the folder or video "
+                                 f"after its sequence (such as {videos[0]:06d}_mpii_test) or run the split "
+                                 f"with --posetrack.")
+        video = int(match.group(1))
+
+        def image_id(frame: FrameKey) -> int:
+            stem = PurePosixPath(frame.file_name).stem if frame.file_name else ""
+            number = int(stem) if stem.isdigit() else frame.index
+            return int(f"1{video:06d}{number:04d}")
+        return VideoBoxes(self, image_id, f"folder name (video {video:06d})")
+
+    def _id_for_frame(self, frame: FrameKey) -> object:
+        return self._id_for_name(frame.file_name) if frame.file_name is not None else self._id_for_index(frame.index)
+
+    def boxes_of(self, image_id: object) -> np.ndarray:
+        """(N,5) float32 x1,y1,x2,y2,score of one image id; (0,5) when it has none."""
+        found = self._boxes.get(image_id)
+        return np.zeros((0, 5), dtype=np.float32) if found is None else found.copy()
+
+    def id_hint(self, how: str) -> str:
+        """What to check when frames find no detections."""
         ids = ", ".join(repr(image_id) for image_id in list(self._boxes)[:3]) or "none"
-        how = "their file names" if self._table is not None else "the number in their file name, or their index"
         return (f"frames are matched to its image ids (such as {ids}) by {how}; do the detections belong "
                 "to this video?")
 
@@ -150,10 +183,7 @@ class PrecomputedDetections:
 
         A frame without detections gives a (0,5) array.
         """
-        image_id = (self._id_for_name(file_name) if file_name is not None
-                    else self._id_for_index(frame_index))
-        found = self._boxes.get(image_id)
-        return np.zeros((0, 5), dtype=np.float32) if found is None else found.copy()
+        return self.boxes_of(self._id_for_frame(FrameKey(frame_index, None if file_name is None else str(file_name))))
 
     def _id_for_name(self, file_name: str | os.PathLike) -> object:
         query = PurePosixPath(str(file_name).replace("\\", "/"))
@@ -162,7 +192,8 @@ class PrecomputedDetections:
             if not stem.isdigit():
                 raise DetectionError(f"{self.source} has no image list, so frames are matched by "
                                      f"the number in their file name, which {query.name} lacks; "
-                                     f"pass the annotation file listing its images as images=.")
+                                     f"name the frames by number (000000.jpg) or give a file with an "
+                                     f"'images' list.")
             return self._unique_number(int(stem), f"file name {query.name}")
         matches = [image_id for image_id, name in self._table
                    if _ends_with(name.parts, query.parts) or _ends_with(query.parts, name.parts)]
@@ -193,9 +224,49 @@ class PrecomputedDetections:
         ids = self._by_number.get(number, [])
         if len(ids) > 1:
             raise DetectionError(f"{what} fits {len(ids)} images of {self.source} "
-                                 f"({', '.join(map(str, ids[:3]))}); pass the annotation file "
-                                 f"listing its images as images= and match by file name.")
+                                 f"({', '.join(map(str, ids[:3]))}); name the folder or video after "
+                                 f"its PoseTrack sequence (such as 003418_mpii_test) or run the split "
+                                 f"with --posetrack.")
         return ids[0] if ids else None
+
+
+class VideoBoxes:
+    """A detections file bound to one video: boxes per frame by one way of matching (`how`), counted."""
+
+    def __init__(self, detections: PrecomputedDetections, image_id: Callable[[FrameKey], object], how: str):
+        self.detections = detections
+        self.how = how
+        self._image_id = image_id
+        self._asked = self._matched = 0
+        self._warned_early = False
+
+    def boxes(self, frame: FrameKey, image: np.ndarray | None = None) -> np.ndarray:
+        """The `BoxSource` call; warns once when the first EARLY_CHECK_FRAMES frames all had no box
+        (image ids that name other frames look so)."""
+        found = self.detections.boxes_of(self._image_id(frame))
+        self._asked += 1
+        self._matched += bool(len(found))
+        if self._asked == EARLY_CHECK_FRAMES and not self._matched and not self._warned_early:
+            self._warned_early = True
+            log.warning("none of the first %d frames has a detection in %s; %s", self._asked,
+                        self.detections.source, self.detections.id_hint(self.how))
+        return found
+
+    def report_matches(self) -> tuple[int, int]:
+        """Log how many of the frames asked since the last report had detections, and count anew.
+
+        Returns (frames with detections, frames asked); a warning when fewer than half had any, since
+        that is what detections of another video, or ids naming no frame, look like.
+        """
+        matched, asked = self._matched, self._asked
+        self._matched = self._asked = 0
+        self._warned_early = False
+        if asked and matched * 2 < asked:
+            log.warning("only %d of %d frames had detections in %s; %s", matched, asked, self.detections.source,
+                        self.detections.id_hint(self.how))
+        elif asked:
+            log.info("%d of %d frames had detections in %s", matched, asked, self.detections.source)
+        return matched, asked
 
 
 def from_file(path: str | os.PathLike, images: str | os.PathLike | None = None

@@ -50,15 +50,18 @@ class SequenceWriter:
     Entries go to anonymous spool files beside the target (unlinked at once, so even a killed
     process leaves nothing behind); `close` joins them into the target atomically, with the bytes
     `json.dump` would give for the whole sequence. Use as a context manager: leaving with an
-    exception writes nothing. `nframes` (PoseTrack 2018) is the number of frames added.
+    exception writes nothing. `nframes` (PoseTrack 2018) is the video's frame count when given (a strided
+    run adds fewer frames than the video has), else the number of frames added.
     """
 
-    def __init__(self, path: str | os.PathLike, name: str, *, layout: str = "posetrack18"):
+    def __init__(self, path: str | os.PathLike, name: str, *, layout: str = "posetrack18",
+                 nframes: int | None = None):
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
         self.path = Path(path)
         self.layout = layout
         self.frames = 0
+        self.nframes = nframes
         self._annotations = 0
         self._cleaner = _Cleaner(name)
         self._entries: IO[str] | None = None  # images (2018) or annolist entries (2017), one JSON a line
@@ -123,7 +126,7 @@ class SequenceWriter:
                 handle.write("}")
                 return
             handle.write('{"images": ')
-            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, self.frames))
+            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, self.frames if self.nframes is None else self.nframes))
             handle.write(', "annotations": ')
             self._copy_list(self._persons, handle)
             handle.write(', "categories": ')

@@ -141,3 +141,30 @@ def test_the_report_counts_each_video_apart(reference_dir, caplog):
         assert found.report_matches() == (1, 3)
     assert [record.levelname for record in caplog.records] == ["INFO", "WARNING"]
     assert caplog.records[0].getMessage().startswith("2 of 3 frames had detections in ")
+
+
+def test_a_multi_video_file_is_bound_to_a_video_by_its_folder_name(posetrack, tmp_path, caplog):
+    found = detection.from_file(posetrack / "test_posetrack18_human_detections.json")
+    with caplog.at_level(logging.INFO, logger="detection.precomputed"):
+        bound = {name: found.for_video(tmp_path / name) for name in ("003418_mpii_test", "009473_mpii_test")}
+    assert {name: len(video.boxes(FrameKey(0, "000000.jpg"))) for name, video in bound.items()} == {
+        "003418_mpii_test": 100, "009473_mpii_test": 78}
+    assert "009473_mpii_test: detections of test_posetrack18_human_detections.json matched by folder name " \
+           "(video 009473)" in caplog.text
+    assert len(bound["003418_mpii_test"].boxes(FrameKey(1, "000001.jpg"))) == 0  # a frame the file lacks
+    with pytest.raises(DetectionError, match="holds detections of 3 PoseTrack videos .* starts with none"):
+        found.for_video(tmp_path / "match_footage")
+
+
+def test_a_video_is_bound_by_ground_truth_image_ids_or_frame_numbers(posetrack, reference_dir, tmp_path, caplog):
+    found = detection.from_file(posetrack / "test_posetrack18_human_detections.json")
+    with caplog.at_level(logging.INFO, logger="detection.precomputed"):
+        by_id = found.for_video(tmp_path / "anything", image_ids=[10094730000])
+    assert by_id.how == "image id" and len(by_id.boxes(FrameKey(0, None))) == 78
+    coco = detection.from_file(reference_dir / "coco" / "test_coco_det_AP_H_56.json")
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"")
+    by_index = coco.for_video(video)
+    assert by_index.how == "frame index"
+    assert len(by_index.boxes(FrameKey(785, None))) == len(coco.boxes_for(785))
+    assert by_index.report_matches() == (1, 1)

@@ -152,3 +152,21 @@ def test_default_weights_are_the_posetrack_ones_of_the_model():
     assert default_weights("hrnet_w48_384x288.yaml") == "hrnet_w48_384x288.posetrack18"
     with pytest.raises(TrackerError, match="--pose-weights PATH"):
         default_weights("/somewhere/my_hrnet.yaml")
+
+
+def test_the_json_keeps_every_joint_score_unless_a_threshold_is_asked():
+    from tracker.pipeline import FrameResult
+    from tracker.posetrack_output import frame_persons
+
+    poses = np.zeros((1, 17, 3), np.float32)
+    poses[0, :, 0], poses[0, :, 1] = np.arange(17) + 10, np.arange(17) + 20
+    poses[0, :, 2] = np.linspace(-0.1, 0.9, 17)  # HRNet maxima may be a little below 0
+    result = FrameResult(0, 0.0, poses, np.array([[0, 0, 40, 60, 0.8]], np.float32), np.array([3]), None)
+    kept = frame_persons(result, COCO, kpt_thr=0.0)[0]
+    slots = to_posetrack18(poses, COCO)[0]
+    np.testing.assert_allclose(kept.scores, slots[:, 2], rtol=1e-6)
+    # every slot the COCO joints fill is present (PoseTrack's head-top and neck are made from them)
+    assert (kept.keypoints[:, 2] == 1).sum() == (slots[:, :2] != 0).any(axis=1).sum()
+    pruned = frame_persons(result, COCO, kpt_thr=0.5)[0]
+    assert set(np.flatnonzero(pruned.keypoints[:, 2])) == set(np.flatnonzero(slots[:, 2] >= 0.5))
+    assert pruned.track_id == 3 and pruned.box == (0.0, 0.0, 40.0, 60.0)

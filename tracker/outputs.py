@@ -21,6 +21,7 @@ from tracker.csv_output import CsvOutput
 from tracker.errors import TrackerError
 from tracker.pipeline import FrameResult
 from tracker.posetrack_output import PoseTrackOutput
+from tracker.posetrack_split import SplitSequence
 from tracker.render import RenderOptions
 from tracker.smoothing import PoseSmoother
 from tracker.timing import StageTimer
@@ -52,11 +53,12 @@ class VideoOutputs:
 
     Use as a context manager; call `add` once per processed frame, in order. `resume_frames` > 0
     continues outputs of an interrupted run that hold that many frames: they are copied in first.
+    `sequence`: the PoseTrack ground-truth sequence being tracked, whose images the JSON lists.
     """
 
     def __init__(self, out_dir: Path, source: Path, info: VideoInfo, keypoint_set: KeypointSet,
                  options: OutputOptions, *, keypoint_threshold: float, max_age: int, timer: StageTimer | None = None,
-                 render: RenderOptions | None = None, resume_frames: int = 0):
+                 render: RenderOptions | None = None, resume_frames: int = 0, sequence: SplitSequence | None = None):
         self.name = output_name(source)
         self.source = source
         self.out_dir = out_dir
@@ -75,7 +77,9 @@ class VideoOutputs:
         if "json" in self.paths:
             self._writers.append(PoseTrackOutput(self.paths["json"], source, self.name, keypoint_set,
                                                  kpt_thr=options.kpt_thr, layout=options.format,
-                                                 width=info.width, height=info.height))
+                                                 width=info.width, height=info.height,
+                                                 nframes=sequence.nframes if sequence else info.video_frames,
+                                                 listed=sequence.frames if sequence else None))
         if "csv" in self.paths:
             smoother = (PoseSmoother(process_noise=options.smoothing_process_noise,
                                      measurement_noise=options.smoothing_measurement_noise,

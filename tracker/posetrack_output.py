@@ -1,6 +1,7 @@
 """The PoseTrack JSON of a tracked video, streamed: each frame's persons are spooled as they come, not kept."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,30 +24,50 @@ def to_posetrack18(poses: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
 
 
 def frame_file_name(source: Path, index: int, name: str | None) -> str:
-    """The PoseTrack `file_name` of a frame: `images/<folder>/<file>` for folders (the last three
-    parts when the folder sits in a PoseTrack `images/<split>/` tree), `images/<video stem>/<index>.jpg`
-    for videos."""
+    """The PoseTrack `file_name` of a frame: `images/<folder>/<file>` for image files (the last three
+    parts when the folder sits in a PoseTrack `images/<split>/` tree; a single image's folder is the one
+    holding it), `images/<video stem>/<index>.jpg` for videos."""
     if name is not None:
-        parts = source.resolve().parts
+        parts = (source.parent if source.is_file() else source).resolve().parts
         if len(parts) >= 3 and parts[-3] == "images":
             return f"images/{parts[-2]}/{parts[-1]}/{name}"
-        return f"images/{source.name}/{name}"
+        return f"images/{parts[-1]}/{name}"
     return f"images/{source.stem}/{index:06d}.jpg"
 
 
+def frame_persons(result: FrameResult, keypoint_set: KeypointSet, kpt_thr: float) -> list[Person]:
+    """A frame's tracked persons as PoseTrack18 persons. Every joint keeps its score (which may be
+    negative), so `eval sweep` can pick the threshold from one run; only a `kpt_thr` above 0 (asked for
+    with --kpt-thr) writes the joints scoring under it as absent, as a leaderboard entry leaves them out."""
+    slots = to_posetrack18(result.poses, keypoint_set)
+    persons = []
+    for person, track_id in enumerate(result.ids.tolist()):
+        keypoints = slots[person].astype(np.float64)
+        kept = keypoints[:, 2] >= kpt_thr if kpt_thr > 0 else np.ones(len(keypoints), bool)
+        scores = keypoints[:, 2].copy()
+        keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
+        box = tuple(float(v) for v in result.boxes[person, :4])
+        persons.append(Person(track_id=int(track_id), keypoints=keypoints,
+                              scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
+    return persons
+
+
 class PoseTrackOutput:
-    """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter); joints scoring under
-    `kpt_thr` are written as absent. It appears under its name when the block ends without an error."""
+    """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter) with `frame_persons`; `nframes`
+    is the video's frame count (None: the frames added). `listed`: a ground truth's frames, one per frame
+    index, whose file names, image ids, frame ids, `is_labeled` and sizes the entries take (a PoseTrack
+    split run). It appears under its name when the block ends without an error."""
 
     def __init__(self, path: Path, source: Path, name: str, keypoint_set: KeypointSet, *, kpt_thr: float,
-                 layout: str, width: int, height: int):
+                 layout: str, width: int, height: int, nframes: int | None = None, listed: list[Frame] | None = None):
         to_posetrack18(np.zeros((0, keypoint_set.num_joints, 3), np.float32), keypoint_set)  # fail before work
         self.path = path
         self.source = source
         self.keypoint_set = keypoint_set
         self.kpt_thr = kpt_thr
         self.size = (width, height)
-        self._writer = SequenceWriter(path, name, layout=layout)
+        self.listed = listed
+        self._writer = SequenceWriter(path, name, layout=layout, nframes=nframes)
 
     def __enter__(self) -> "PoseTrackOutput":
         self._writer.__enter__()
@@ -58,16 +79,10 @@ class PoseTrackOutput:
 
     def add(self, result: FrameResult) -> None:
         """Spool one frame's persons."""
-        slots = to_posetrack18(result.poses, self.keypoint_set)
-        persons = []
-        for person, track_id in enumerate(result.ids.tolist()):
-            keypoints = slots[person].astype(np.float64)
-            kept = keypoints[:, 2] >= self.kpt_thr
-            scores = np.where(kept, keypoints[:, 2], 0.0)
-            keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
-            box = tuple(float(v) for v in result.boxes[person, :4])
-            persons.append(Person(track_id=int(track_id), keypoints=keypoints,
-                                  scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
+        persons = frame_persons(result, self.keypoint_set, self.kpt_thr)
+        if self.listed is not None:
+            self._writer.add(replace(self.listed[result.index], persons=persons))
+            return
         # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
         self._writer.add(Frame(file_name=frame_file_name(self.source, result.index, result.name), image_id=None,
                                persons=persons, ignore_regions=[], is_labeled=True,

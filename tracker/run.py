@@ -1,8 +1,9 @@
 """`python -m tracker.run VIDEO [VIDEO ...]`: track human poses through videos with HRNet.
 
-For each video (a file, or a folder of frames) it writes, into the output folder:
-`<name>.mp4` (skeletons, boxes and track ids drawn), `<name>.json` (PoseTrack 2018 or 2017) and
-`<name>.csv` (one row per joint per person per frame, with joint angles).
+For each video (a file, a folder of frames or of videos, an image, a glob, a webcam or a stream) it
+writes, into the output folder: `<name>.mp4` (skeletons, boxes and track ids drawn), `<name>.json`
+(PoseTrack 2018 or 2017) and `<name>.csv` (one row per joint per person per frame, with joint angles).
+`--posetrack ANN_DIR` tracks a whole PoseTrack split instead, one leaderboard JSON per sequence.
 
 This module is the command line only; the work is in `tracker.track`, imported after the
 arguments are parsed so that `--help` answers at once.
@@ -16,6 +17,7 @@ if __name__ == "__main__":  # a signal during the imports ends the process quiet
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import detection  # noqa: E402
 import flow  # noqa: E402
@@ -39,7 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
                "$HRTRACK_HOME/checkpoints (default ~/.cache/hrtrack/checkpoints) and downloaded there if missing; "
                "--pose-weights PATH uses a file you have. Under torchrun each rank tracks its share "
                "of the videos.")
-    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or folders of frames")
+    parser.add_argument("videos", nargs="*", metavar="VIDEO",
+                        help="a video file, a folder of frames or of videos, an image, a glob ('frames/*.jpg'), "
+                             "a webcam index (0) or a stream URL (rtsp://, http://)")
+    split = parser.add_argument_group("a PoseTrack split (leaderboard submission)")
+    split.add_argument("--posetrack", metavar="ANN_DIR",
+                       help="track every sequence of this folder of ground-truth files (annotations/val) and write "
+                            "one JSON per sequence, named and listing images as the ground truth does (no video, "
+                            "no CSV); sequences written already are skipped, interrupted ones continued")
+    split.add_argument("--images", metavar="ROOT", help="the dataset folder holding images/<split>/<sequence>/ "
+                                                        "(default: ANN_DIR/../..)")
+    split.add_argument("--overwrite", action="store_true", help="with --posetrack: track written sequences again")
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="OUTDIR",
                         help=f"output folder (default: ./{DEFAULT_OUTPUT})")
     parser.add_argument("--config", metavar="FILE", help="tracking YAML overriding configs/track_posetrack.yaml")
@@ -58,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-flip", action="store_true", help="no flip test (half the pose work)")
     parser.add_argument("--batch", type=int, metavar="N", help="crops per pose forward pass")
     parser.add_argument("--max-age", type=int, metavar="N", help="frames a track may go unseen before it ends")
-    parser.add_argument("--kpt-thr", type=float, metavar="T", help="leave joints scoring below T out of the JSON")
+    parser.add_argument("--kpt-thr", type=float, metavar="T",
+                        help="leave joints scoring below T out of the JSON (default 0: every joint, with its "
+                             "score, so that python -m eval sweep chooses T afterwards)")
     parser.add_argument("--box-thr", type=float, metavar="T", help="drop detected boxes scoring below T (0-1)")
     parser.add_argument("--nms-thr", type=float, metavar="IOU",
                         help="IoU above which box NMS merges detected and propagated boxes (0-1)")
@@ -129,9 +143,16 @@ def run(args: argparse.Namespace) -> int:
 
     render = RenderOptions(args.line_width, args.radius, not args.no_boxes, args.show_scores, args.trail,
                            args.trail_joint, not args.no_overlay)
-    status = track_videos(args.videos, args.output, overrides_from(args), config_file=args.config,
-                          preset=args.preset, progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet,
-                          render=render, resume=args.resume)
+    inputs, overrides, resume = args.videos, overrides_from(args), args.resume
+    if args.posetrack:
+        from tracker.posetrack_split import read_split
+
+        inputs = read_split(args.posetrack, args.images or Path(args.posetrack).resolve().parents[1])
+        overrides = [{"output": {"video": False, "csv": False}}, *overrides]  # a submission folder: JSON only
+        resume = not args.overwrite
+    status = track_videos(inputs, args.output, overrides, config_file=args.config, preset=args.preset,
+                          progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet, render=render,
+                          resume=resume)
     if args.analyze:
         from tracker.analysis.folder import analyze_run_outputs
 
@@ -141,7 +162,15 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one sentence on stderr and a non-zero status on error (traceback with --debug)."""
-    return run_cli(run, build_parser().parse_args(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bool(args.videos) == bool(args.posetrack):
+        parser.error("give the videos to track, or --posetrack ANN_DIR for a PoseTrack split, not both")
+    if (args.images or args.overwrite) and not args.posetrack:
+        parser.error("--images and --overwrite go with --posetrack")
+    if args.posetrack and args.analyze:
+        parser.error("--analyze needs the CSV, which --posetrack does not write")
+    return run_cli(run, args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 import cv2
 import torch
@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 import detection
 import flow
+from detection.precomputed import PrecomputedDetections
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
@@ -32,12 +33,14 @@ from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
 from tracker.outputs import SUFFIXES, VideoOutputs, check_output_dir, output_name
 from tracker.pipeline import Pipeline
+from tracker.posetrack_split import SplitSequence
 from tracker.render import RenderOptions
 from tracker import resume as resume_state
 from tracker.timing import StageTimer
-from tracker.video import VideoFrame, VideoSource
+from tracker.video import VideoFrame, VideoSource, check_input, expand_inputs
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
 WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 
@@ -55,10 +58,10 @@ def configure_threads(requested: int, device: str) -> int:
     return threads
 
 
-def my_videos(videos: list[str]) -> list[str]:
-    """This rank's share of the videos under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
+def my_share(inputs: list[T]) -> list[T]:
+    """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    return videos[rank::world]
+    return inputs[rank::world]
 
 
 def default_weights(pose_config: str) -> str:
@@ -108,9 +111,12 @@ class VideoSummary:
     seconds: float
     stages: dict[str, float]
     interrupted: bool
+    skipped: bool = False  # its outputs were complete already (--resume, or a PoseTrack split run again)
 
     def line(self) -> str:
         """One human-readable summary line."""
+        if self.skipped:
+            return f"{self.name}: its outputs are complete already; skipped"
         stages = ", ".join(f"{stage} {value:.2f}s" for stage, value in self.stages.items())
         rate = self.frames / self.seconds if self.seconds > 0 else 0.0
         status = " (interrupted)" if self.interrupted else ""
@@ -150,6 +156,11 @@ def process_frames(frames: Iterator[VideoFrame], pipeline: Pipeline, outputs: Vi
         bar.close()
 
 
+def video_boxes(boxes: BoxSource, video: Path, image_ids: list | None = None) -> BoxSource:
+    """The box source for one video: a detections file bound to it (matched as it says), a detector as it is."""
+    return boxes.for_video(video, image_ids) if isinstance(boxes, PrecomputedDetections) else boxes
+
+
 def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeline: Pipeline
                  ) -> resume_state.ResumePoint | None:
     """Restore `pipeline` to where an interrupted run of this video stopped; None when there is none."""
@@ -162,51 +173,63 @@ def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeli
     return point
 
 
-def track_video(path: str, models: Models, config: TrackConfig, out_dir: Path, *, progress: bool = False,
-                render: RenderOptions | None = None, resume: bool = False) -> VideoSummary:
-    """Track one video and write its outputs.
+def open_video(video: str | SplitSequence, config: TrackConfig) -> VideoSource:
+    """The frames to track: a video, folder, glob, image or stream as the config's range takes them, or every
+    image of a PoseTrack sequence in its ground truth's order."""
+    runtime = config.runtime
+    if isinstance(video, SplitSequence):
+        return VideoSource(video.name, prefetch=runtime.prefetch, folder_fps=runtime.folder_fps, files=video.images)
+    return VideoSource(video, start=runtime.start, end=runtime.end, stride=runtime.stride,
+                       prefetch=runtime.prefetch, folder_fps=runtime.folder_fps)
+
+
+def track_video(video: str | SplitSequence, models: Models, config: TrackConfig, out_dir: Path, *,
+                progress: bool = False, render: RenderOptions | None = None, resume: bool = False) -> VideoSummary:
+    """Track one video (or PoseTrack sequence) and write its outputs.
 
     On Ctrl-C or SIGTERM, and on an error in any frame, the outputs are finished with the frames done
     (and a resume state beside them) before the interruption or the error is raised again, saying so.
     With `resume`, a run interrupted before continues from its last frame done.
     """
-    runtime = config.runtime
-    source = VideoSource(path, start=runtime.start, end=runtime.end, stride=runtime.stride,
-                         prefetch=runtime.prefetch, folder_fps=runtime.folder_fps)
+    source = open_video(video, config)
+    name = output_name(source.path)
+    if resume and not resume_state.state_path(out_dir, name).exists() and any(
+            (out_dir / f"{name}.{suffix}").exists() for suffix in SUFFIXES.values()):
+        source.close()
+        return VideoSummary(source.path.name, 0, 0, 0, 0.0, {}, False, skipped=True)
+    sequence = video if isinstance(video, SplitSequence) else None
     timer = StageTimer()
-    pipeline = Pipeline(models.estimator, models.boxes, models.flow, config, timer)
+    boxes = video_boxes(models.boxes, source.path, sequence.image_ids if sequence else None)
+    pipeline = Pipeline(models.estimator, boxes, models.flow, config, timer)
     point = resume_point(source, config, out_dir, pipeline) if resume else None
-    if resume and point is None and any((out_dir / f"{output_name(source.path)}.{suffix}").exists()
-                                        for suffix in SUFFIXES.values()):
-        log.info("%s: its outputs in %s are complete (no resume state); skipped", source.path.name, out_dir)
-        return VideoSummary(source.path.name, 0, 0, 0, 0.0, {}, False)
     earlier = point.frames if point else 0
+    resumable = resume_state.resumable(config) and not source.streaming  # a stream cannot go back to a frame
     done = Progress(state=point.pipeline if point else None)
     start = time.perf_counter()
     try:
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
                           keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
-                          timer=timer, render=render, resume_frames=earlier) as outputs:
-            bar = tqdm(total=len(source.indices), initial=earlier, desc=source.path.name, unit="frame",
-                       disable=not progress)
+                          timer=timer, render=render, resume_frames=earlier, sequence=sequence) as outputs:
+            bar = tqdm(total=None if source.streaming else len(source.indices), initial=earlier,  # a stream: frames/s
+                       desc=source.path.name, unit="frame", disable=not progress)
             process_frames(source.frames_from(earlier), pipeline, outputs, done, bar)
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():
-                if done.stop is None or not resume_state.resumable(config):
+                if done.stop is None or not resumable:
                     resume_state.clear(out_dir, outputs.name)
                 else:
                     resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
-    report = getattr(models.boxes, "report_matches", None)
+    report = getattr(boxes, "report_matches", None)
     if report is not None:  # precomputed detections: how many frames they matched
         report()
     stages = {"decode": source.decode_seconds, **timer.seconds}
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
     if done.stop is not None:
-        raise_stop(done, summary, source, out_dir, earlier + done.frames, resume_state.resumable(config))
+        raise_stop(done, summary, source, out_dir, earlier + done.frames, resumable)
     return summary
 
 
@@ -224,14 +247,19 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, *, config_file: str | None = None,
-                 preset: str | None = None, progress: bool = False, quiet: bool = False,
-                 render: RenderOptions | None = None, resume: bool = False) -> int:
-    """Track every video of this rank into `output`; returns the exit status. Thread counts are restored after."""
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict, *,
+                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
+                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+    """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
+    split) into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
-    videos = my_videos(videos)
-    check_inputs(videos)
+    if videos and isinstance(videos[0], SplitSequence):
+        check_whole_sequences(config)
+        videos = my_share(videos)
+    else:
+        videos = my_share(expand_inputs(videos))
+        check_inputs(videos)
     out_dir = Path(output)
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
@@ -245,17 +273,25 @@ def track_videos(videos: list[str], output: str | os.PathLike, overrides: dict, 
     finally:
         torch.set_num_threads(previous[0])
         cv2.setNumThreads(previous[1])
+    if not quiet:
+        print(f"results saved in {out_dir.resolve()}")
     return 0
 
 
+def check_whole_sequences(config: TrackConfig) -> None:
+    """Refuse a frame range for a PoseTrack split: poseval pairs frames by position, so every image is tracked."""
+    runtime = config.runtime
+    if (runtime.start, runtime.end, runtime.stride) != (0, None, 1):
+        raise TrackerError("--posetrack tracks every image of each sequence, which the leaderboard needs in the "
+                           "ground truth's order; leave out --start, --end and --stride.")
+
+
 def check_inputs(videos: list[str]) -> None:
-    """Refuse, before any model loads or folder is made, an input that is missing or two that share a name."""
+    """Open every input once, before any model loads or folder is made: one that cannot be opened, or two
+    that would write outputs of the same name, are refused, named."""
     names: dict[str, str] = {}
     for video in videos:
-        path = Path(video)
-        if not path.exists():
-            raise TrackerError(f"{video} does not exist; give the path of a video file or an image folder.")
-        name = output_name(path)
+        name = output_name(check_input(video))
         if name in names:
             raise TrackerError(f"{names[name]} and {video} would both write outputs named {name}; "
                                "track them into separate folders with -o.")

@@ -9,14 +9,17 @@ bounded queue, so decoding overlaps the model and memory stays flat however long
 from __future__ import annotations
 
 import contextlib
+import glob as globlib
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -33,12 +36,14 @@ DEFAULT_PREFETCH = 8
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a source knows before reading: frame count, size (pixels) and frames per second."""
+    """What a source knows before reading: frame count, size (pixels) and frames per second, and the
+    frame count of the whole video when the source takes only some of its frames (`--stride`)."""
 
     num_frames: int
     width: int
     height: int
     fps: float
+    video_frames: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ class _Reader:
     def name(self, index: int) -> str | None:
         """The file name of frame `index` (folders) or None (video files)."""
         return None
+
+    def close(self) -> None:
+        """Let go of the file, camera or connection (nothing to do for image files)."""
 
 
 _warned_no_decord = False
@@ -146,16 +154,20 @@ class _OpenCVReader(_Reader):
             raise _Undecodable(f"the decoder returned no image for frame {index}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
+    def close(self) -> None:
+        self._capture.release()
 
-class _FolderReader(_Reader):
-    """Image files of one folder in sorted name order (the PoseTrack layout).
+
+class _ImagesReader(_Reader):
+    """Image files in the order given: a folder's in sorted name order (the PoseTrack layout), a glob's
+    matches, one image, or the frames a PoseTrack ground truth lists.
 
     The first readable image sets the size (unreadable ones before it are skipped when their turn
     comes); an image of another size is resized to it, with a warning naming the file.
     """
 
-    def __init__(self, path: Path, fps: float):
-        self._files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    def __init__(self, files: list[Path], fps: float):
+        self._files = files
         width = height = 0
         for file in self._files:
             first = cv2.imread(str(file), cv2.IMREAD_COLOR)
@@ -180,6 +192,90 @@ class _FolderReader(_Reader):
         return self._files[index].name
 
 
+class _StreamReader(_Reader):
+    """A webcam or a stream URL read frame after frame by OpenCV; no frame count (`num_frames` 0) and no
+    going back. The stream's end (or a lost connection) ends the video."""
+
+    def __init__(self, where: int | str):
+        with _library_lines_hidden():
+            self._capture = cv2.VideoCapture(where)
+        if not self._capture.isOpened():
+            kind = "the webcam" if isinstance(where, int) else "the stream"
+            raise TrackerError(f"{kind} {where} could not be opened; check that it is connected and not in use.")
+        self._first = self._capture.read()
+        height, width = self._first[1].shape[:2] if self._first[0] else (0, 0)
+        self.info = VideoInfo(0, width, height, float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0))
+
+    def read(self, index: int) -> np.ndarray:
+        ok, bgr = self._first if self._first is not None else self._capture.read()
+        self._first = None
+        if not ok:
+            raise _EndOfStream()
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class _EndOfStream(Exception):
+    """The stream gave no more frames."""
+
+
+STREAM_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://")
+GLOB_CHARACTERS = "*?["
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+
+
+def is_stream(source: str) -> bool:
+    """A webcam index (`0`) or a stream URL, which OpenCV reads frame after frame."""
+    return source.isdigit() or source.lower().startswith(STREAM_PREFIXES)
+
+
+def stream_name(source: str) -> str:
+    """The output name of a stream: `webcam0`, or the URL's last path part (else its host)."""
+    if source.isdigit():
+        return f"webcam{source}"
+    url = urlsplit(source)
+    return Path(url.path).stem or (url.hostname or "stream").replace(".", "_")
+
+
+def glob_files(pattern: str) -> list[Path]:
+    """The image files a glob matches, sorted by name."""
+    return sorted(Path(match) for match in globlib.glob(pattern) if Path(match).suffix.lower() in IMAGE_SUFFIXES)
+
+
+def glob_folder(pattern: str) -> Path:
+    """The folder part of a glob before its first wildcard (it names the outputs)."""
+    parts = Path(pattern).parts
+    fixed = next(index for index, part in enumerate(parts) if any(c in part for c in GLOB_CHARACTERS))
+    return Path(*parts[:fixed]) if fixed else Path.cwd()
+
+
+def expand_inputs(inputs: list[str]) -> list[str]:
+    """The videos the inputs name: a folder holding videos (and no images) gives each of its videos, in name
+    order; every other input stands for itself."""
+    videos = []
+    for source in inputs:
+        path = Path(source)
+        if not is_stream(source) and path.is_dir():
+            files = sorted(path.iterdir())
+            if not any(file.suffix.lower() in IMAGE_SUFFIXES for file in files):
+                found = [str(file) for file in files if file.suffix.lower() in VIDEO_SUFFIXES]
+                if found:
+                    videos.extend(found)
+                    continue
+        videos.append(source)
+    return videos
+
+
+def check_input(source: str) -> Path:
+    """Open `source` as the tracker will, then close it; returns the path that names its outputs.
+    TrackerError naming it when it cannot be opened."""
+    opened = VideoSource(source, prefetch=1)
+    opened.close()
+    return opened.path
+
+
 class VideoSource:
     """Frames `start, start+stride, ... < end` of a video file or image folder, read ahead in a thread.
 
@@ -188,26 +284,23 @@ class VideoSource:
     """
 
     def __init__(self, path: str | os.PathLike, *, start: int = 0, end: int | None = None, stride: int = 1,
-                 prefetch: int = DEFAULT_PREFETCH, folder_fps: float = 30.0):
-        self.path = Path(path)
-        if not self.path.exists():
-            raise TrackerError(f"{self.path} does not exist; give the path of a video file or an image folder.")
+                 prefetch: int = DEFAULT_PREFETCH, folder_fps: float = 30.0, files: list[Path] | None = None):
         if stride < 1 or start < 0 or (end is not None and end <= start):
             raise TrackerError(f"the frame range start={start}, end={end}, stride={stride} is empty or invalid; "
                                "use 0 <= --start < --end and --stride >= 1.")
-        self._reader = (_FolderReader(self.path, folder_fps) if self.path.is_dir()
-                        else _OpenCVReader(self.path, _probe_decord(self.path)))
+        self.path, self._reader = _open(str(path), folder_fps, files)
+        self.streaming = isinstance(self._reader, _StreamReader)
         full = self._reader.info
-        if full.num_frames == 0:
+        if full.num_frames == 0 and not self.streaming:
             kind = "image files" if self.path.is_dir() else "frames"
             raise TrackerError(f"{self.path} has no {kind}; give a video with at least one frame.")
         if full.width <= 0 or full.height <= 0:
             raise TrackerError(f"none of the {full.num_frames} images of {self.path} could be read; they may be damaged."
-                               if self.path.is_dir() else
+                               if isinstance(self._reader, _ImagesReader) else
                                f"the first frame of {self.path} could not be decoded; the file may be damaged.")
-        if start >= full.num_frames:
+        if start >= full.num_frames and not self.streaming:
             raise TrackerError(f"--start {start} is past the last frame of {self.path} ({full.num_frames} frames).")
-        stop = full.num_frames if end is None else min(end, full.num_frames)
+        stop = (end or sys.maxsize) if self.streaming else full.num_frames if end is None else min(end, full.num_frames)
         self.indices = range(start, stop, stride)
         self.stride = stride
         self.source_info = full
@@ -216,15 +309,26 @@ class VideoSource:
 
     @property
     def info(self) -> VideoInfo:
-        """Frames this source yields, the image size, and the frame rate of the yielded frames."""
+        """Frames this source yields (0 for a stream: not known), the image size, and the frame rate of the
+        yielded frames."""
         src = self.source_info
-        return VideoInfo(len(self.indices), src.width, src.height, src.fps / self.stride)
+        if self.streaming:
+            return VideoInfo(0, src.width, src.height, src.fps / self.stride)
+        whole = src.num_frames if len(self.indices) != src.num_frames else None
+        return VideoInfo(len(self.indices), src.width, src.height, src.fps / self.stride, whole)
 
-    def _decode(self, index: int) -> VideoFrame:
+    def close(self) -> None:
+        """Release a stream or video file now (frames are not read after)."""
+        self._reader.close()
+
+    def _decode(self, index: int) -> VideoFrame | None:
+        """Frame `index`; None when a stream has ended."""
         seconds = index / self.source_info.fps if self.source_info.fps > 0 else 0.0
         start = time.perf_counter()
         try:
             image = self._reader.read(index)
+        except _EndOfStream:
+            return None
         except _Undecodable as error:  # one bad frame must not end the video; any other error is a bug
             log.warning("frame %d of %s could not be decoded (%s); skipping it", index, self.path, error)
             image = None
@@ -243,8 +347,32 @@ class VideoSource:
         return self._decode(index)
 
 
-def prefetched(produce: Callable[[int], VideoFrame], indices: range, depth: int) -> Iterator[VideoFrame]:
-    """Call `produce` on each index in a daemon thread, `depth` results ahead of the consumer.
+def _open(source: str, fps: float, files: list[Path] | None) -> tuple[Path, _Reader]:
+    """The path that names a source's outputs, and its reader; TrackerError naming a source that cannot be opened."""
+    if files is not None:
+        return Path(source), _ImagesReader(files, fps)
+    if is_stream(source):
+        return Path(stream_name(source)), _StreamReader(int(source) if source.isdigit() else source)
+    if any(character in source for character in GLOB_CHARACTERS) and not Path(source).exists():
+        matches = glob_files(source)
+        if not matches:
+            raise TrackerError(f"{source} matches no image file; quote the pattern so the shell leaves it "
+                               "to the tracker, e.g. 'frames/*.jpg'.")
+        return glob_folder(source), _ImagesReader(matches, fps)
+    path = Path(source)
+    if not path.exists():
+        raise TrackerError(f"{path} does not exist; give a video file, an image, a folder of frames or videos, "
+                           "a glob, a webcam index or a stream URL.")
+    if path.is_dir():
+        return path, _ImagesReader(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), fps)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return path, _ImagesReader([path], fps)
+    return path, _OpenCVReader(path, _probe_decord(path))
+
+
+def prefetched(produce: Callable[[int], VideoFrame | None], indices: range, depth: int) -> Iterator[VideoFrame]:
+    """Call `produce` on each index in a daemon thread, `depth` results ahead of the consumer; a None
+    result ends the frames (a stream's end).
 
     Exceptions in the thread re-raise in the consumer; leaving the loop early stops the thread.
     """
@@ -256,6 +384,8 @@ def prefetched(produce: Callable[[int], VideoFrame], indices: range, depth: int)
         try:
             for index in indices:
                 item = produce(index)
+                if item is None:
+                    break
                 while not stop.is_set():
                     try:
                         slots.put(item, timeout=0.1)

@@ -102,9 +102,9 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
 def analyze_run_outputs(videos: list[str], output: str | Path) -> None:
     """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`."""
     from tracker.outputs import output_name
-    from tracker.track import my_videos
+    from tracker.track import my_share
 
-    for video in my_videos(videos):
+    for video in my_share(videos):
         json_path = Path(output) / f"{output_name(Path(video))}.json"
         if not json_path.is_file():
             raise TrackerError(f"--analyze needs {json_path.name}, which this run did not write; "
