@@ -14,7 +14,8 @@ Without one, a frame's number is taken from the image id (PoseTrack ids: the las
 ids: the id itself) and a file name gives its number by its stem (`000000000785.jpg` -> 785).
 
 `for_video` binds the file to one video and says how its frames are matched: by the image ids of the
-video's ground truth (the `--posetrack` split run), by image path (an image list), by folder name (a
+video's ground truth (the `--posetrack` split run), by image path (ids that are the ground truth's file
+names, or an image list), by folder name (a
 PoseTrack video number, `003418_mpii_test`, picks that video's ids in a file holding several), or by
 the number in the file name / the frame index.
 """
@@ -126,14 +127,16 @@ class PrecomputedDetections:
         """Log how many of the frames asked since the last report had detections; see VideoBoxes."""
         return self._default.report_matches()
 
-    def for_video(self, source: str | os.PathLike, image_ids: Sequence[object] | None = None) -> "VideoBoxes":
-        """This file's boxes for the frames of one video (`image_ids`: its ground truth's ids, frame by
-        frame), matched by the first way that fits (module docstring); logs which."""
+    def for_video(self, source: str | os.PathLike, image_ids: Sequence[object] | None = None,
+                  image_paths: Sequence[str] | None = None) -> "VideoBoxes":
+        """This file's boxes for the frames of one video (`image_ids`, `image_paths`: its ground truth's ids
+        and file names, frame by frame), matched by the first way that fits (module docstring); logs which."""
         source = Path(source)
+        by_path = self._ids_by_path(image_paths) if image_paths is not None else None
         if image_ids is not None and any(image_id in self._boxes for image_id in image_ids):
-            ids = list(image_ids)
-            found = VideoBoxes(self, lambda frame: ids[frame.index] if frame.index < len(ids) else None,
-                               "image id")
+            found = VideoBoxes(self, _by_position(list(image_ids)), "image id")
+        elif by_path is not None:
+            found = VideoBoxes(self, _by_position(by_path), "image path")
         elif self._table is not None:
             found = VideoBoxes(self, self._id_for_frame, f"image path (the images listed in {self._table_source.name})")
         else:
@@ -141,6 +144,15 @@ class PrecomputedDetections:
                 "the number in the file name" if source.is_dir() else "frame index"))
         log.info("%s: detections of %s matched by %s", source.name, self.source.name, found.how)
         return found
+
+    def _ids_by_path(self, image_paths: Sequence[str]) -> list[object] | None:
+        """The ids whose file name (the id itself when a string, else its name in the image list) ends in each
+        frame's folder and file (`003418_mpii_test/000000.jpg`), frame by frame; None when no frame has one."""
+        ends = {PurePosixPath(image_id.replace("\\", "/")).parts[-2:]: image_id for image_id in self._boxes
+                if isinstance(image_id, str)}
+        ends.update((name.parts[-2:], image_id) for image_id, name in self._table or ())
+        ids = [ends.get(PurePosixPath(path.replace("\\", "/")).parts[-2:]) for path in image_paths]
+        return ids if any(image_id is not None for image_id in ids) else None
 
     def _by_folder_name(self, source: Path) -> "VideoBoxes | None":
         """Matching by the PoseTrack video number the folder or file name starts with, when the file
@@ -228,6 +240,11 @@ class PrecomputedDetections:
                                  f"its PoseTrack sequence (such as 003418_mpii_test) or run the split "
                                  f"with --posetrack.")
         return ids[0] if ids else None
+
+
+def _by_position(ids: list[object]) -> Callable[[FrameKey], object]:
+    """Frame -> the id listed at its index (None past the end)."""
+    return lambda frame: ids[frame.index] if frame.index < len(ids) else None
 
 
 class VideoBoxes:

@@ -168,3 +168,19 @@ def test_a_video_is_bound_by_ground_truth_image_ids_or_frame_numbers(posetrack, 
     assert by_index.how == "frame index"
     assert len(by_index.boxes(FrameKey(785, None))) == len(coco.boxes_for(785))
     assert by_index.report_matches() == (1, 1)
+
+
+def test_a_sequence_is_bound_by_image_path_when_ids_are_file_names(posetrack, tmp_path):
+    path = tmp_path / "det.json"
+    names = [f"images/val/000101_mpii_test/{index:06d}.jpg" for index in range(3)]
+    path.write_text(json.dumps([{"image_id": name, "bbox": [index, 0, 10, 20], "score": 0.9}
+                                for index, name in enumerate(names)]))
+    found = detection.from_file(path).for_video(tmp_path / "000101_mpii_test", image_ids=[1, 2, 3],
+                                                image_paths=["/data/" + name for name in names])
+    assert found.how == "image path"
+    assert [found.boxes(FrameKey(index, "x.jpg"))[0, 0] for index in range(3)] == [0, 1, 2]
+    listed = detection.from_file(posetrack / "test_posetrack18_human_detections.json",
+                                 images=posetrack / "test_posetrack18_val.json")
+    bound = listed.for_video(tmp_path / "009473_mpii_test", image_ids=["not", "these"],
+                             image_paths=["images/val/009473_mpii_test/000000.jpg"])
+    assert bound.how == "image path" and len(bound.boxes(FrameKey(0, "000000.jpg"))) == 78

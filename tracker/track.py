@@ -156,9 +156,14 @@ def process_frames(frames: Iterator[VideoFrame], pipeline: Pipeline, outputs: Vi
         bar.close()
 
 
-def video_boxes(boxes: BoxSource, video: Path, image_ids: list | None = None) -> BoxSource:
-    """The box source for one video: a detections file bound to it (matched as it says), a detector as it is."""
-    return boxes.for_video(video, image_ids) if isinstance(boxes, PrecomputedDetections) else boxes
+def video_boxes(boxes: BoxSource, video: Path, sequence: SplitSequence | None = None) -> BoxSource:
+    """The box source for one video: a detections file bound to it (matched as it says; a PoseTrack sequence's
+    image ids and file names first), a detector as it is."""
+    if not isinstance(boxes, PrecomputedDetections):
+        return boxes
+    if sequence is None:
+        return boxes.for_video(video)
+    return boxes.for_video(video, sequence.image_ids, [frame.file_name for frame in sequence.frames])
 
 
 def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeline: Pipeline
@@ -199,7 +204,7 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
         return VideoSummary(source.path.name, 0, 0, 0, 0.0, {}, False, skipped=True)
     sequence = video if isinstance(video, SplitSequence) else None
     timer = StageTimer()
-    boxes = video_boxes(models.boxes, source.path, sequence.image_ids if sequence else None)
+    boxes = video_boxes(models.boxes, source.path, sequence)
     pipeline = Pipeline(models.estimator, boxes, models.flow, config, timer)
     point = resume_point(source, config, out_dir, pipeline) if resume else None
     earlier = point.frames if point else 0
