@@ -36,6 +36,14 @@ def person_boxes(output: dict[str, torch.Tensor], score_threshold: float,
     return np.concatenate([boxes[keep], scores[keep, None]], axis=1).astype(np.float32)
 
 
+def _drop_keypoint_branch(model: nn.Module) -> None:
+    """Keypoint R-CNN serves boxes only here: its keypoint branch, which runs on every detection
+    and changes no box, is switched off (torchvision skips it when its parts are None)."""
+    roi_heads = getattr(model, "roi_heads", None)
+    if roi_heads is not None and roi_heads.has_keypoint():
+        roi_heads.keypoint_roi_pool = roi_heads.keypoint_head = roi_heads.keypoint_predictor = None
+
+
 class TorchvisionDetector:
     """A torchvision COCO detector used for person boxes; see `detect`.
 
@@ -46,8 +54,8 @@ class TorchvisionDetector:
     and tests). `min_size`/`max_size` override torchvision's input resizing (default: shorter side
     800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels.
 
-    `runtime` "torch" (default), "openvino" (the backbone and FPN compiled for the CPU,
-    `detection.openvino_backbone`; RPN and RoI heads stay in torch) or "auto" (OpenVINO on a CPU);
+    `runtime` "torch" (default), "openvino" (backbone, FPN, dense head and box head compiled for
+    the CPU, `detection.openvino_detector`) or "auto" (OpenVINO on a CPU);
     `precision` "auto" (bf16 on OpenVINO where the CPU has it; fp16 autocast on CUDA, fp32 on a
     CPU with torch), "fp32", "bf16" or "fp16"; `threads` OpenVINO's thread count (0: every core).
     """
@@ -74,11 +82,11 @@ class TorchvisionDetector:
         except PoseError as error:
             raise DetectionError(str(error)) from None
         self.model = model.eval().to(self.device)
+        _drop_keypoint_branch(self.model)
         if self.runtime == "openvino":
-            from detection.openvino_backbone import OpenVINOBackbone
+            from detection.openvino_detector import compile_for_openvino
 
-            self.model.backbone = OpenVINOBackbone(self.model.backbone, precision=self.precision,
-                                                   threads=threads)
+            compile_for_openvino(self.model, precision=self.precision, threads=threads)
         self.score_threshold = float(score_threshold)
         self.min_box_size = float(min_box_size)
         self.batch_size = int(batch_size)

@@ -1,6 +1,9 @@
-"""torchvision detectors with their backbone run by OpenVINO: the same feature maps and the same
-final boxes as torch fp32 (random weights, no download), and clear errors for impossible choices."""
+"""torchvision detectors run by OpenVINO (backbone, FPN, dense head, box head): the same feature
+maps, head outputs and final boxes as torch fp32 (random weights, no download), and clear errors
+for impossible choices."""
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ import torch
 
 import detection
 from detection import DetectionError
+from detection.openvino_detector import compile_for_openvino
 
 NAME = "fasterrcnn_mobilenet_v3_large_fpn"  # the smallest of the offered detectors
 SIZES = {"min_size": 160, "max_size": 224}
@@ -21,17 +25,34 @@ def home(tmp_path_factory):
         yield
 
 
-def _detector(runtime: str):
-    torch.manual_seed(0)  # the same random weights for both runtimes
-    detector = detection.create(NAME, weights=None, runtime=runtime, precision="fp32", score_threshold=0.0,
-                                min_box_size=0.0, **SIZES)
-    detector.model.roi_heads.score_thresh = 0.0  # keep every box: random weights score low
-    return detector
+def _spread_weights(model: torch.nn.Module) -> None:
+    """He-scaled random weights everywhere: torchvision's initialisation leaves this detector's
+    scores all equal, and equal scores order the boxes arbitrarily."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            scale = (2 / parameter[0].numel()) ** 0.5 if parameter.dim() > 1 else 0.1
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
 
 
 @pytest.fixture(scope="module")
 def detectors(home):
-    return _detector("torch"), _detector("openvino")
+    """The torch detector and a copy with its networks compiled by OpenVINO fp32."""
+    reference = detection.create(NAME, weights=None, runtime="torch", precision="fp32", score_threshold=0.0,
+                                 min_box_size=0.0, **SIZES)
+    _spread_weights(reference.model)
+    reference.model.roi_heads.score_thresh = 0.0  # keep every box
+    compiled = copy.deepcopy(reference)
+    compile_for_openvino(compiled.model, precision="fp32")
+    return reference, compiled
+
+
+def test_runtime_choice_compiles_every_network(home):
+    compiled = detection.create(NAME, weights=None, runtime="openvino", precision="fp32", **SIZES)
+    assert compiled.runtime == "openvino"
+    assert [type(part).__name__ for part in (compiled.model.backbone, compiled.model.rpn.head,
+                                             compiled.model.roi_heads.box_head)] == \
+        ["OpenVINOBackbone", "_HeadOutputs", "OpenVINOBoxHead"]
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +60,27 @@ def frame():
     return np.random.default_rng(0).integers(0, 256, (150, 200, 3), dtype=np.uint8)
 
 
-def test_backbone_features_equal_torch(detectors, frame):
+def test_backbone_and_heads_equal_torch(detectors, frame):
     reference, compiled = detectors
-    assert compiled.runtime == "openvino" and type(compiled.model.backbone).__name__ == "OpenVINOBackbone"
     images = torch.from_numpy(frame).permute(2, 0, 1).float().div(255)
     with torch.inference_mode():
         batch = reference.model.transform([images])[0].tensors
         expected, features = reference.model.backbone(batch), compiled.model.backbone(batch)
+        expected_head = reference.model.rpn.head(list(expected.values()))
+        head = compiled.model.rpn.head(list(features.values()))
+        regions = torch.randn(5, 256, 7, 7, generator=torch.Generator().manual_seed(2))
+        expected_box, box = reference.model.roi_heads.box_head(regions), compiled.model.roi_heads.box_head(regions)
+        no_box = compiled.model.roi_heads.box_head(regions[:0])
     assert list(features) == list(expected) == ["0", "1", "pool"]
-    for name, value in expected.items():
-        assert features[name].shape == value.shape
-        assert float((features[name] - value).abs().max()) <= 1e-3 * float(value.abs().max()), name
+    pairs = [*zip(expected.values(), features.values()), *zip(expected_head[0] + expected_head[1],
+                                                               head[0] + head[1]), (expected_box, box)]
+    assert len(pairs) == 3 + 6 + 1
+    for value, computed in pairs:
+        assert computed.shape == value.shape
+        assert float((computed - value).abs().max()) <= 1e-4 * float(value.abs().max())
+    assert no_box.shape == (0, expected_box.shape[1])
+    with pytest.raises(RuntimeError, match="did not make"):  # the head's outputs are handed over once
+        compiled.model.rpn.head(list(features.values()))
 
 
 def test_final_boxes_equal_torch(detectors, frame):
@@ -57,7 +88,7 @@ def test_final_boxes_equal_torch(detectors, frame):
     images = [torch.from_numpy(frame).permute(2, 0, 1).float().div(255)]
     with torch.inference_mode():
         expected, outputs = reference.model(images)[0], compiled.model(images)[0]
-    assert len(expected["boxes"]) > 10
+    assert len(expected["boxes"]) > 10 and len(expected["scores"].unique()) > 10  # no ties to reorder
     torch.testing.assert_close(outputs["labels"], expected["labels"], rtol=0, atol=0)
     torch.testing.assert_close(outputs["boxes"], expected["boxes"], rtol=1e-3, atol=1e-2)
     torch.testing.assert_close(outputs["scores"], expected["scores"], rtol=1e-3, atol=1e-5)
