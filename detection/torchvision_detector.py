@@ -11,6 +11,7 @@ from torchvision.models import WeightsEnum
 
 from detection.errors import DetectionError
 from detection.protocol import FrameKey
+from detection.threaded_roi_pool import ThreadedRoIPool
 from common.torchvision_weights import load_torchvision_weights
 from pose.errors import PoseError
 from pose.runtime.choice import resolve_precision, resolve_runtime
@@ -57,7 +58,8 @@ class TorchvisionDetector:
     `runtime` "torch" (default), "openvino" (backbone, FPN, dense head and box head compiled for
     the CPU, `detection.openvino_detector`) or "auto" (OpenVINO on a CPU);
     `precision` "auto" (bf16 on OpenVINO where the CPU has it; fp16 autocast on CUDA, fp32 on a
-    CPU with torch), "fp32", "bf16" or "fp16"; `threads` OpenVINO's thread count (0: every core).
+    CPU with torch), "fp32", "bf16" or "fp16"; `threads` OpenVINO's thread count and, on a CPU, the
+    threads pooling the R-CNN regions (`detection.threaded_roi_pool`; 0: every core).
     """
 
     def __init__(self, builder: Callable[..., nn.Module], weights_enum: type[WeightsEnum], *,
@@ -87,6 +89,8 @@ class TorchvisionDetector:
             from detection.openvino_detector import compile_for_openvino
 
             compile_for_openvino(self.model, precision=self.precision, threads=threads)
+        if self.device.type == "cpu" and hasattr(self.model, "roi_heads"):
+            self.model.roi_heads.box_roi_pool = ThreadedRoIPool(self.model.roi_heads.box_roi_pool, threads)
         self.score_threshold = float(score_threshold)
         self.min_box_size = float(min_box_size)
         self.batch_size = int(batch_size)
