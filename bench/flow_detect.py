@@ -1,7 +1,8 @@
 """Speed of the first pipeline stages: DIS flow, RAFT-small and torchvision detectors.
 
 DIS runs per preset and working scale; RAFT-small and the detectors with random weights, the
-detectors per runtime (torch; backbone on OpenVINO fp32 and bf16, converted once and cached under
+detectors per runtime: plain torchvision, torch as hrtrack runs it (RoIAlign on every core), and
+OpenVINO fp32 and bf16 (backbone, FPN and heads compiled, converted once and cached under
 $HRTRACK_HOME/openvino). Prints one JSON line.
 
 Run from the repository root: `python -m bench.flow_detect` (a few minutes on 2 cores).
@@ -78,18 +79,20 @@ def bench_raft(rng: np.random.Generator, seconds: float) -> dict:
 
 
 def bench_detectors(rng: np.random.Generator, seconds: float) -> dict:
-    """frames/s of torchvision detectors (random weights, default input resizing) at 1280x720: torch
-    at batch 1 and 4, and with the backbone on OpenVINO (fp32, and bf16 where the CPU has it)."""
+    """frames/s of torchvision detectors (random weights, default input resizing) at 1280x720: plain
+    torchvision at batch 1, torch at batch 1 and 4, and OpenVINO (fp32, and bf16 where the CPU has it)."""
     frame, _ = _pair(SIZES["1280x720"], rng)
-    runs = [("torch", "fp32", 1), ("torch", "fp32", 4), ("openvino", "fp32", 1)]
+    runs = [("plain", "fp32", 1), ("torch", "fp32", 1), ("torch", "fp32", 4), ("openvino", "fp32", 1)]
     if cpu_has_bf16():
         runs.append(("openvino", "bf16", 1))
     figures = {}
     for name in DETECTORS:
         for runtime, precision, batch in runs:
             torch.manual_seed(0)
-            detector = detection.create(name, weights=None, batch_size=batch, runtime=runtime,
-                                        precision=precision)
+            detector = detection.create(name, weights=None, batch_size=batch,
+                                        runtime="torch" if runtime == "plain" else runtime, precision=precision)
+            if runtime == "plain":  # torchvision's own single-core RoIAlign back
+                detector.model.roi_heads.box_roi_pool = detector.model.roi_heads.box_roi_pool.pool
             frames = [frame] * batch
             figures[f"{name}_{runtime}_{precision}_batch{batch}"] = round(
                 batch * _rate(lambda: detector.detect(frames), seconds, 1), 3)
