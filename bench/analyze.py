@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.machine import emit
-from eval.posetrack_types import Frame, Person, Sequence
-from eval.posetrack_write import write_posetrack18
+from eval.posetrack.types import Frame, Person, Sequence
+from eval.posetrack.write import write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.analyze import main as analyze_main
 

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 from bench.machine import emit
-from eval.posetrack import evaluate, evaluate_folders, sweep
-from eval.posetrack_read import read_folder
-from eval.posetrack_sweep import parse_thresholds
-from eval.posetrack_types import Sequence
-from eval.posetrack_write import write_posetrack18
+from eval.posetrack.evaluate import evaluate, evaluate_folders, sweep
+from eval.posetrack.read import read_folder
+from eval.posetrack.sweep import parse_thresholds
+from eval.posetrack.types import Sequence
+from eval.posetrack.write import write_posetrack18
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "posetrack"
 TRACKING_CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format")

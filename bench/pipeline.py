@@ -1,6 +1,6 @@
 """End-to-end tracking speed and memory: `python -m bench.pipeline` prints one JSON line.
 
-Runs `tracker.track.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
+Runs `tracker.runner.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
 (W32 256x192 and W48 384x288), DIS flow and three fixed person boxes per frame standing in for the
 detector (a random-weight detector finds no persons). Reports frames/s, seconds per stage (decode,
 detect, flow, pose, associate, render, write), the time inside the HRNet forwards, the overhead
@@ -75,8 +75,8 @@ def looped_clip(loops: int, folder: Path) -> Path:
     """The clip repeated `loops` times, written as an MP4 (the clip itself for 1)."""
     if loops == 1:
         return CLIP
-    from tracker.video import VideoSource
-    from tracker.video_writer import VideoWriter
+    from tracker.io.video import VideoSource
+    from tracker.io.video_writer import VideoWriter
 
     frames = [frame.image for frame in VideoSource(CLIP)]
     target = folder / f"loop{loops}.mp4"
@@ -102,7 +102,7 @@ def worker(name: str) -> dict:
     import flow
     from pose.estimator import PoseEstimator
     from tracker.config import load_track_config, resolve_config_path
-    from tracker.track import Models, configure_threads, track_video
+    from tracker.runner import Models, configure_threads, track_video
 
     preset, model_config, flip, frames, loops, threads, propagate, engine = RUNS[name]
     # Random weights make poses, and so propagated boxes, that never die out; the memory runs turn

@@ -14,11 +14,11 @@ from typing import Callable, Sequence
 from eval.errors import EvalError
 from common.cli import run_cli
 from common.jsonio import write_json
-from eval.posetrack import MOTP_NOTE, evaluate_folders, format_tables, sweep
-from eval.posetrack_prune import prune_folder
-from eval.posetrack_read import read_folder
-from eval.posetrack_submission import check_submission
-from eval.posetrack_sweep import format_sweep, parse_thresholds, sweep_json
+from eval.posetrack.evaluate import MOTP_NOTE, evaluate_folders, format_tables, sweep
+from eval.posetrack.prune import prune_folder
+from eval.posetrack.read import read_folder
+from eval.posetrack.submission import check_submission
+from eval.posetrack.sweep import format_sweep, parse_thresholds, sweep_json
 
 _KPT_THR_NOTE = "score as if predicted joints with a score under T were absent"
 

@@ -57,7 +57,7 @@ class TwoPeople:
 
 
 def stub_models(seconds: float) -> track.Models:
-    """Models for tracker.track that need no weights."""
+    """Models for tracker.runner that need no weights."""
     return track.Models(SlowStubEstimator(seconds), TwoPeople(), flow.create("none"))
 
 

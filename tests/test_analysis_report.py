@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from eval.posetrack_read import read_sequence
+from eval.posetrack.read import read_sequence
 from tracker.analyze import main
 
 GOLDEN_JSON = Path(__file__).resolve().parent / "golden" / "000001_mpiinew_test.json"

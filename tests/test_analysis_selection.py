@@ -12,7 +12,7 @@ import csv
 import numpy as np
 import pytest
 
-from eval.posetrack_read import read_folder, read_sequence
+from eval.posetrack.read import read_folder, read_sequence
 from tracker.analysis.selection import Selection, select
 from tracker.analyze import main as analyze_main
 from tracker.associate import main as associate_main

@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from eval.posetrack_types import Frame, Person, Sequence
-from eval.posetrack_write import write_posetrack18
+from eval.posetrack.types import Frame, Person, Sequence
+from eval.posetrack.write import write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.analyze import main
 

@@ -2,7 +2,7 @@
 
 The sequences of `p1_exact_gt` start from real PoseTrack18 frames and move each person along;
 the association runs frame by frame with zero flow (`tracker.associate.associate_sequence`), and
-`eval.posetrack` scores the result as poseval would.
+`eval.posetrack.evaluate` scores the result as poseval would.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from eval.posetrack import evaluate
-from eval.posetrack_read import read_folder
+from eval.posetrack.evaluate import evaluate
+from eval.posetrack.read import read_folder
 from tracker.associate import main
-from tracker.posetrack_association import associate_sequence
+from tracker.posetrack.association import associate_sequence
 from tracker.config import load_track_config
 
 

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker import track as track_module
+from tracker import runner as track_module
 from tracker.run import main
-from tracker.video_writer import VideoWriter
+from tracker.io.video_writer import VideoWriter
 
 from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py
 

@@ -44,7 +44,7 @@ def test_every_import_points_down_the_layers():
 def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     fake = tmp_path / "pose"
     fake.mkdir()
-    (fake / "bad.py").write_text("def late():\n    from tracker.track import track_videos\n")
+    (fake / "bad.py").write_text("def late():\n    from tracker.runner import track_videos\n")
     (tmp_path / "flow").mkdir()
     (tmp_path / "flow" / "sibling.py").write_text("import eval.coco\nfrom . import propagate\n")
     monkeypatch.setitem(globals(), "ROOT", tmp_path)

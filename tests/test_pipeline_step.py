@@ -8,8 +8,8 @@ import pytest
 import flow
 from pose.skeleton import COCO
 from tracker.config import load_track_config
-from tracker.pipeline import Pipeline
-from tracker.video import VideoFrame
+from tracker.core.pipeline import Pipeline
+from tracker.io.video import VideoFrame
 
 WIDTH, HEIGHT = 640, 480
 

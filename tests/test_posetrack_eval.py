@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from eval.errors import EvalError
-from eval.posetrack import evaluate
-from eval.posetrack_read import read_folder
-from eval.posetrack_types import Frame, Person, Sequence
-from eval.posetrack_frames import People, inside_polygons
-from eval.posetrack_mot import SequenceAccumulator
+from eval.posetrack.evaluate import evaluate
+from eval.posetrack.read import read_folder
+from eval.posetrack.types import Frame, Person, Sequence
+from eval.posetrack.frames import People, inside_polygons
+from eval.posetrack.mot import SequenceAccumulator
 from pose.skeleton import POSEVAL_JOINTS
 
 CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format", "p5_real_single_frame_ap")

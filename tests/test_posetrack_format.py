@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from eval.errors import EvalError
-from eval.posetrack import evaluate
-from eval.posetrack_read import read_folder, read_sequence
-from eval.posetrack_types import Frame, Person, Sequence
-from eval.posetrack_validate import validate
-from eval.posetrack_write import SequenceWriter, write_posetrack17, write_posetrack18
+from eval.posetrack.evaluate import evaluate
+from eval.posetrack.read import read_folder, read_sequence
+from eval.posetrack.types import Frame, Person, Sequence
+from eval.posetrack.validate import validate
+from eval.posetrack.write import SequenceWriter, write_posetrack17, write_posetrack18
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from eval.__main__ import main as eval_main
-from eval.posetrack_types import Frame, Sequence
-from eval.posetrack_write import write_posetrack18
-from tracker import track as track_module
+from eval.posetrack.types import Frame, Sequence
+from eval.posetrack.write import write_posetrack18
+from tracker import runner as track_module
 from tracker.run import main
 
 from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py

@@ -10,12 +10,12 @@ import pytest
 
 from eval.__main__ import main
 from eval.errors import EvalError
-from eval.posetrack import evaluate, evaluate_folders, sweep
-from eval.posetrack_prune import prune_folder
-from eval.posetrack_read import read_folder
-from eval.posetrack_sweep import parse_thresholds
-from eval.posetrack_types import Frame, Person, Sequence
-from eval.posetrack_write import write_posetrack18
+from eval.posetrack.evaluate import evaluate, evaluate_folders, sweep
+from eval.posetrack.prune import prune_folder
+from eval.posetrack.read import read_folder
+from eval.posetrack.sweep import parse_thresholds
+from eval.posetrack.types import Frame, Person, Sequence
+from eval.posetrack.write import write_posetrack18
 
 CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format", "p5_real_single_frame_ap")
 # 0.95 empties whole frames with ignore regions of p2-p4 (MOT placeholders); 1.0 keeps only p1's joints.

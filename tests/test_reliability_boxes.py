@@ -18,9 +18,9 @@ from flow.zero import ZeroFlow
 from pose.crops import PIXEL_STD, box_to_center_scale
 from pose.skeleton import COCO
 from tracker.config import load_track_config
-from tracker.pipeline import Pipeline
+from tracker.core.pipeline import Pipeline
 from tracker.run import main
-from tracker.video import VideoFrame
+from tracker.io.video import VideoFrame
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WIDTH, HEIGHT = 1280, 720
@@ -112,7 +112,7 @@ def _written_boxes(json_file: Path) -> tuple[dict[int, int], np.ndarray]:
 def test_a_box_of_1e30_is_dropped_with_a_warning_and_the_video_is_drawn(reference_dir, tmp_path, caplog):
     video = _folder(tmp_path / "frames", 3, 64, 48)
     detections = _detections(tmp_path / "det.json", 3, [[1e30, 1e30, 1e30, 1e30], [10, 5, 30, 40]])
-    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="tracker.core.pipeline"):
         assert _track(reference_dir, video, detections, tmp_path / "out") == 0
     assert "1 of the 2 detected boxes of frame 0 lie mostly outside its 64x48 image" in caplog.text
     per_image, boxes = _written_boxes(tmp_path / "out" / "frames.json")
@@ -127,7 +127,7 @@ def test_boxes_of_a_1280x720_video_on_a_16x16_one_are_clipped_with_a_warning(ref
     video = _folder(tmp_path / "tiny", 2, 16, 16)
     clip_boxes = [[float(x1), float(y1), float(x2 - x1), float(y2 - y1)] for x1, y1, x2, y2, _ in CLIP_BOXES]
     detections = _detections(tmp_path / "det.json", 2, clip_boxes + [[0, 0, 1280, 720]])
-    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="tracker.core.pipeline"):
         assert _track(reference_dir, video, detections, tmp_path / "out", "--no-video") == 0
     assert "4 of the 4 detected boxes of frame 0 lie mostly outside its 16x16 image" in caplog.text
     per_image, boxes = _written_boxes(tmp_path / "out" / "tiny.json")
@@ -140,7 +140,7 @@ def test_the_warning_comes_once_per_video(caplog):
     config = load_track_config()
     pipeline = Pipeline(CropWideRandomPoses(seed=1), FixedBoxes(np.array([[0, 0, 500, 500, 0.9]], np.float32)),
                         ZeroFlow(), config)
-    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="tracker.core.pipeline"):
         for index in range(3):
             pipeline.step(VideoFrame(index, 0.0, np.zeros((20, 20, 3), np.uint8)))
     assert caplog.text.count("lie mostly outside its 20x20 image") == 1

@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker import video
+from tracker.io import video
 from tracker.errors import TrackerError
 from tracker.run import main
-from tracker.video import VideoSource
+from tracker.io.video import VideoSource
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CLIP = "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
@@ -64,7 +64,7 @@ def test_the_command_prints_one_line_for_a_truncated_video(reference_dir, tmp_pa
 def test_with_debug_logging_the_library_lines_are_shown(reference_dir, tmp_path, capfd, caplog):
     video = tmp_path / "text.mp4"
     video.write_bytes(b"a video, honestly\n")
-    with caplog.at_level(logging.DEBUG, logger="tracker.video"), pytest.raises(TrackerError):
+    with caplog.at_level(logging.DEBUG, logger="tracker.io.video"), pytest.raises(TrackerError):
         VideoSource(video)
     assert "moov atom not found" in capfd.readouterr().err
 
@@ -81,7 +81,7 @@ def test_a_corrupt_first_image_is_skipped_by_name_like_a_middle_one(tmp_path, ca
     folder = _frames_folder(tmp_path / "frames", [(24, 16)] * 4)
     (folder / "000000.png").write_bytes(b"not a png")
     (folder / "000002.png").write_bytes(b"")
-    with caplog.at_level(logging.WARNING, logger="tracker.video"):
+    with caplog.at_level(logging.WARNING, logger="tracker.io.video"):
         source = VideoSource(folder)
         frames = list(source)
     assert source.info.width == 24 and source.info.height == 16
@@ -101,7 +101,7 @@ def test_a_folder_of_unreadable_images_is_one_sentence(tmp_path):
 
 def test_an_image_of_another_size_is_resized_to_the_first_with_a_warning(tmp_path, caplog):
     folder = _frames_folder(tmp_path / "frames", [(24, 16), (48, 20), (24, 16)])
-    with caplog.at_level(logging.WARNING, logger="tracker.video"):
+    with caplog.at_level(logging.WARNING, logger="tracker.io.video"):
         frames = list(VideoSource(folder))
     assert [frame.image.shape for frame in frames] == [(16, 24, 3)] * 3
     assert int(frames[1].image[8, 12, 0]) == 40  # the same picture, scaled

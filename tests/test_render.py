@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from pose.skeleton import POSETRACK18
-from tracker import video_writer
+from tracker.io import video_writer
 from tracker.errors import TrackerError
-from tracker.render import (
+from tracker.outputs.render import (
     Renderer,
     RenderOptions,
     draw_tracks,
@@ -94,7 +94,7 @@ def test_trail_keeps_the_last_n_positions_and_overlay_shows_frame_and_time():
 
 def test_video_writer_says_once_when_it_falls_back_from_h264(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(video_writer, "_codec_that_opened", [])
-    caplog.set_level(logging.INFO, logger="tracker.video_writer")
+    caplog.set_level(logging.INFO, logger="tracker.io.video_writer")
     codecs = []
     for name in ("a.mp4", "b.mp4"):
         with video_writer.VideoWriter(tmp_path / name, 25.0, 64, 48) as writer:

@@ -10,9 +10,9 @@ import pytest
 
 import flow
 from pose.skeleton import COCO
-from tracker import track as track_module
+from tracker import runner as track_module
 from tracker.run import main
-from tracker.track import Models
+from tracker.runner import Models
 
 FRAMES = 60
 

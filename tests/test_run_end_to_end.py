@@ -10,8 +10,8 @@ import cv2  # noqa: F401  (before decord: decord's bundled zlib breaks OpenCV's 
 import decord
 import pytest
 
-from eval.posetrack_read import read_sequence
-from eval.posetrack_validate import validate
+from eval.posetrack.read import read_sequence
+from eval.posetrack.validate import validate
 from tracker.run import main
 
 CLIP = "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"

@@ -13,16 +13,16 @@ import pytest
 
 import detection
 import flow
-from eval.posetrack_read import read_sequence
+from eval.posetrack.read import read_sequence
 from pose.skeleton import COCO
-from tracker import track as track_module
+from tracker import runner as track_module
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
 from tracker.run import main
-from tracker.track import Models, my_share, track_video
+from tracker.runner import Models, my_share, track_video
 
 from stub_tracking import StubEstimator  # tests/stub_tracking.py
-from tracker.video_writer import VideoWriter
+from tracker.io.video_writer import VideoWriter
 
 
 def stub_models(stop_at: int | None = None, error: type[BaseException] = KeyboardInterrupt) -> Models:

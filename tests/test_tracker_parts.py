@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from pose.skeleton import COCO, MPII, POSETRACK18
-from tracker.matching import Associator, greedy_match, pose_areas
+from tracker.core.association import Associator, greedy_match, pose_areas
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
-from tracker.joint_angles import joint_angles
-from tracker.posetrack_output import to_posetrack18
-from tracker.render import track_colour
+from tracker.outputs.joint_angles import joint_angles
+from tracker.outputs.posetrack_file import to_posetrack18
+from tracker.outputs.render import track_colour
 from tracker.run import build_parser, overrides_from
-from tracker.track import default_weights
-from tracker.smoothing import PoseSmoother
+from tracker.runner import default_weights
+from tracker.outputs.smoothing import PoseSmoother
 
 
 def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
@@ -155,8 +155,8 @@ def test_default_weights_are_the_posetrack_ones_of_the_model():
 
 
 def test_the_json_keeps_every_joint_score_unless_a_threshold_is_asked():
-    from tracker.pipeline import FrameResult
-    from tracker.posetrack_output import frame_persons
+    from tracker.core.pipeline import FrameResult
+    from tracker.outputs.posetrack_file import frame_persons
 
     poses = np.zeros((1, 17, 3), np.float32)
     poses[0, :, 0], poses[0, :, 1] = np.arange(17) + 10, np.arange(17) + 20

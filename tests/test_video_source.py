@@ -12,10 +12,10 @@ import decord
 import numpy as np
 import pytest
 
-from tracker import video
+from tracker.io import video
 from tracker.errors import TrackerError
-from tracker.video import VideoFrame, VideoSource, prefetched
-from tracker.video_writer import VideoWriter
+from tracker.io.video import VideoFrame, VideoSource, prefetched
+from tracker.io.video_writer import VideoWriter
 
 CLIP = "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
 

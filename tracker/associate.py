@@ -4,7 +4,7 @@ Reads a PoseTrack file (or a folder of them) whose poses come from elsewhere, ig
 in it, and writes the same poses with our track ids: the association of `tracker.run` (greedy OKS
 against tracks carried along by optical flow). Flow is computed between the frames' images when
 `--frames` gives the folder they live in (image paths are the files' `file_name`s below it), and
-is zero otherwise. The work is in `tracker.posetrack_association`, imported after parsing.
+is zero otherwise. The work is in `tracker.posetrack.association`, imported after parsing.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Associate every sequence and write it; returns the exit status."""
-    from tracker.posetrack_association import associate_files
+    from tracker.posetrack.association import associate_files
 
     return associate_files(args.poses, args.output, frames=args.frames, flow_name=args.flow,
                            config_file=args.config, layout=args.format)

@@ -5,7 +5,7 @@ writes, into the output folder: `<name>.mp4` (skeletons, boxes and track ids dra
 (PoseTrack 2018 or 2017) and `<name>.csv` (one row per joint per person per frame, with joint angles).
 `--posetrack ANN_DIR` tracks a whole PoseTrack split instead, one leaderboard JSON per sequence.
 
-This module is the command line only; the work is in `tracker.track`, imported after the
+This module is the command line only; the work is in `tracker.runner`, imported after the
 arguments are parsed so that `--help` answers at once.
 """
 from __future__ import annotations
@@ -138,14 +138,14 @@ def overrides_from(args: argparse.Namespace) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     """Track the videos the arguments name (the heavy imports happen here, not at start-up)."""
-    from tracker.render import RenderOptions
-    from tracker.track import track_videos
+    from tracker.outputs.render import RenderOptions
+    from tracker.runner import track_videos
 
     render = RenderOptions(args.line_width, args.radius, not args.no_boxes, args.show_scores, args.trail,
                            args.trail_joint, not args.no_overlay)
     inputs, overrides, resume = args.videos, overrides_from(args), args.resume
     if args.posetrack:
-        from tracker.posetrack_split import read_split
+        from tracker.posetrack.split import read_split
 
         inputs = read_split(args.posetrack, args.images or Path(args.posetrack).resolve().parents[1])
         overrides = [{"output": {"video": False, "csv": False}}, *overrides]  # a submission folder: JSON only

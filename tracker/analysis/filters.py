@@ -8,7 +8,7 @@ Defaults and their sources:
 - gaussian: Gaussian kernel, sigma 4 frames, window 11 (mmpose's GaussianFilter defaults).
 - one-euro: the 1-Euro filter (Casiez, Roussel, Vogel, CHI 2012), causal, for online use:
   min_cutoff 1 Hz, beta 0 and d_cutoff 1 Hz, the paper's starting point before tuning.
-- kalman: the tracker's causal constant-velocity Kalman filter (tracker.smoothing.PoseSmoother),
+- kalman: the tracker's causal constant-velocity Kalman filter (tracker.outputs.smoothing.PoseSmoother),
   noise from configs/track_posetrack.yaml (acceleration 1 px/frame², measurement 4 px).
 - rts: the same model, smoothed forward and backward (filterpy's Rauch-Tung-Striebel smoother): zero-lag.
 """
@@ -103,7 +103,7 @@ def _alpha(cutoff_hz: float, period: float) -> float:
 
 
 def _kalman(run: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray:
-    from tracker.smoothing import PoseSmoother
+    from tracker.outputs.smoothing import PoseSmoother
 
     smoother = PoseSmoother(process_noise=options.process_noise, measurement_noise=options.measurement_noise,
                             keypoint_threshold=0.0, max_age=len(run) + 1)
@@ -121,7 +121,7 @@ def _rts(run: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray:
     model.Q = Q_discrete_white_noise(dim=2, dt=1.0, var=options.process_noise ** 2)
     model.R = np.array([[options.measurement_noise ** 2]])
     model.x = np.array([[run[0]], [0.0]])
-    model.P = np.diag([options.measurement_noise ** 2, 100.0])  # as tracker.smoothing starts a track
+    model.P = np.diag([options.measurement_noise ** 2, 100.0])  # as tracker.outputs.smoothing starts a track
     means, covariances, _, _ = model.batch_filter(run[:, None])
     smoothed, _, _, _ = model.rts_smoother(means, covariances)
     return smoothed[:, 0, 0]

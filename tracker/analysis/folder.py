@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.posetrack_read import read_sequence
-from eval.posetrack_write import write_posetrack18
+from eval.posetrack.read import read_sequence
+from eval.posetrack.write import write_posetrack18
 from tracker.analysis.options import ProcessOptions
 from tracker.analysis.process import TrackAnalysis, process_track
 from tracker.analysis.selection import Selection, select
@@ -67,7 +67,7 @@ def _first_frame(video: Path | None) -> tuple[np.ndarray | None, float | None]:
     """(RGB first frame, fps) of the video, (None, None) without one."""
     if video is None:
         return None, None
-    from tracker.video import VideoSource
+    from tracker.io.video import VideoSource
 
     source = VideoSource(video, end=1, prefetch=1)
     frame = next(iter(source))
@@ -101,8 +101,8 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
 
 def analyze_run_outputs(videos: list[str], output: str | Path) -> None:
     """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`."""
-    from tracker.outputs import output_name
-    from tracker.track import my_share
+    from tracker.outputs.writers import output_name
+    from tracker.runner import my_share
 
     for video in my_share(videos):
         json_path = Path(output) / f"{output_name(Path(video))}.json"

@@ -1,6 +1,6 @@
 """The analysis pictures as PNG (matplotlib, Agg backend, imported only when drawing).
 
-Colours per track id are the tracker's (tracker.render.track_colour), so a plot and the annotated
+Colours per track id are the tracker's (tracker.outputs.render.track_colour), so a plot and the annotated
 video agree on who is who.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from common.files import atomic_path
 from tracker.analysis.process import TrackAnalysis, hip_midpoint
-from tracker.render import track_colour
+from tracker.outputs.render import track_colour
 
 # Angles drawn per track: the ones analysts read first; every angle is in frames.csv.
 PLOTTED_ANGLES = ("left_knee_flexion", "right_knee_flexion", "left_elbow_flexion", "right_elbow_flexion",

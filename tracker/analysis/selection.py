@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from eval.posetrack_types import Person, Sequence
+from eval.posetrack.types import Person, Sequence
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)

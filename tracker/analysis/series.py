@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.posetrack_types import Person, Sequence, present_mask
+from eval.posetrack.types import Person, Sequence, present_mask
 from pose.skeleton import POSETRACK18
 
 

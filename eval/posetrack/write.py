@@ -15,7 +15,7 @@ import numpy as np
 from common.files import atomic_open
 from common.jsonio import read_json
 from eval.errors import EvalError
-from eval.posetrack_types import NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence
+from eval.posetrack.types import NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence
 from pose.skeleton import POSETRACK18
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.posetrack_frames import NUM_JOINTS
+from eval.posetrack.frames import NUM_JOINTS
 
 
 @dataclass

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.posetrack_pairs import normalise_name, pair_frames
-from eval.posetrack_types import MAX_TRACK_ID, NUM_SLOTS, Person, Sequence, present_mask
+from eval.posetrack.pairs import normalise_name, pair_frames
+from eval.posetrack.types import MAX_TRACK_ID, NUM_SLOTS, Person, Sequence, present_mask
 from pose.skeleton import POSETRACK18
 
 

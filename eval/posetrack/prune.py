@@ -17,7 +17,7 @@ from typing import Any
 from common.files import atomic_open
 from common.jsonio import read_json
 from eval.errors import EvalError
-from eval.posetrack_types import MISSING_SCORE
+from eval.posetrack.types import MISSING_SCORE
 
 
 def prune_folder(source: str | os.PathLike, target: str | os.PathLike, threshold: float) -> tuple[int, int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from eval.errors import EvalError
-from eval.posetrack import METRICS, PoseTrackResult, format_cell
+from eval.posetrack.evaluate import METRICS, PoseTrackResult, format_cell
 
 # Thresholds are rounded to this many decimals, so 0.1:0.9:0.05 gives 0.15, not 0.15000000000000002.
 _DECIMALS = 10

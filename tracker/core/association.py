@@ -14,8 +14,8 @@ import numpy as np
 from flow.propagate import move_poses
 from flow.protocol import FlowEstimator
 from pose.oks import oks_matrix
-from tracker.timing import StageTimer
-from tracker.tracks import TrackSet
+from tracker.core.timing import StageTimer
+from tracker.core.tracks import TrackSet
 
 
 def pose_areas(poses: np.ndarray, keypoint_threshold: float) -> np.ndarray:

@@ -13,14 +13,14 @@ import cv2
 import numpy as np
 
 import flow
-from eval.posetrack_read import read_folder, read_sequence
-from eval.posetrack_types import Sequence
-from eval.posetrack_write import write_posetrack17, write_posetrack18
+from eval.posetrack.read import read_folder, read_sequence
+from eval.posetrack.types import Sequence
+from eval.posetrack.write import write_posetrack17, write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.config import AssociationOptions, load_track_config
 from tracker.errors import TrackerError
-from tracker.matching import Associator
-from tracker.outputs import check_output_dir
+from tracker.core.association import Associator
+from tracker.outputs.writers import check_output_dir
 
 log = logging.getLogger(__name__)
 

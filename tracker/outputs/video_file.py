@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 
 from pose.skeleton import KeypointSet
-from tracker.pipeline import FrameResult
-from tracker.render import Renderer, RenderOptions
-from tracker.timing import StageTimer
-from tracker.video import VideoInfo
-from tracker.video_writer import VideoWriter
+from tracker.core.pipeline import FrameResult
+from tracker.outputs.render import Renderer, RenderOptions
+from tracker.core.timing import StageTimer
+from tracker.io.video import VideoInfo
+from tracker.io.video_writer import VideoWriter
 
 
 class VideoOutput:

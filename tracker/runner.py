@@ -31,13 +31,13 @@ from common.errors import UserError
 from common.signals import deferred_signals
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.errors import TrackerError
-from tracker.outputs import SUFFIXES, VideoOutputs, check_output_dir, output_name
-from tracker.pipeline import Pipeline
-from tracker.posetrack_split import SplitSequence
-from tracker.render import RenderOptions
+from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
+from tracker.core.pipeline import Pipeline
+from tracker.posetrack.split import SplitSequence
+from tracker.outputs.render import RenderOptions
 from tracker import resume as resume_state
-from tracker.timing import StageTimer
-from tracker.video import VideoFrame, VideoSource, check_input, expand_inputs
+from tracker.core.timing import StageTimer
+from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 
 from common.jsonio import read_json
 from eval.errors import EvalError
-from eval.posetrack_read import read_sequence
-from eval.posetrack_types import Frame
+from eval.posetrack.read import read_sequence
+from eval.posetrack.types import Frame
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from eval.errors import EvalError
-from eval.posetrack_ap import Detections
-from eval.posetrack_frames import NUM_JOINTS, People, frame_people, kept_joints, match_frame, people
-from eval.posetrack_mot import MotCounts, SequenceAccumulator
-from eval.posetrack_pairs import pair_frames
-from eval.posetrack_types import Sequence, present_mask
+from eval.posetrack.ap import Detections
+from eval.posetrack.frames import NUM_JOINTS, People, frame_people, kept_joints, match_frame, people
+from eval.posetrack.mot import MotCounts, SequenceAccumulator
+from eval.posetrack.pairs import pair_frames
+from eval.posetrack.types import Sequence, present_mask
 
 # Warnings list at most this many names of one kind.
 MAX_LISTED = 5

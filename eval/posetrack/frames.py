@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.posetrack_types import MISSING_SCORE, NUM_SLOTS, POSEVAL_TO_SLOT, Person, present_mask
+from eval.posetrack.types import MISSING_SCORE, NUM_SLOTS, POSEVAL_TO_SLOT, Person, present_mask
 
 NUM_JOINTS = len(POSEVAL_TO_SLOT)
 # A predicted joint is correct when its distance to the GT joint is at most this many head sizes.

@@ -1,7 +1,7 @@
 """What a tracked video leaves behind: annotated MP4, PoseTrack JSON and the analysis CSV.
 
-`VideoOutputs` opens the writers the options ask for (`tracker.video_output`, `tracker.posetrack_output`,
-`tracker.csv_output`), hands each frame to all of them, and finishes them together. Each writer
+`VideoOutputs` opens the writers the options ask for (`tracker.outputs.video_file`, `tracker.outputs.posetrack_file`,
+`tracker.outputs.csv_file`), hands each frame to all of them, and finishes them together. Each writer
 streams to a temporary file and renames it when finished, so memory stays flat however long the
 video, and a file under its final name is always complete. Finishing runs with signals deferred
 (`common.signals`), and it also happens on Ctrl-C or SIGTERM: the outputs then hold the frames done.
@@ -17,16 +17,16 @@ from pathlib import Path
 from common.signals import deferred_signals
 from pose.skeleton import KeypointSet
 from tracker.config import OutputOptions
-from tracker.csv_output import CsvOutput
+from tracker.outputs.csv_file import CsvOutput
 from tracker.errors import TrackerError
-from tracker.pipeline import FrameResult
-from tracker.posetrack_output import PoseTrackOutput
-from tracker.posetrack_split import SplitSequence
-from tracker.render import RenderOptions
-from tracker.smoothing import PoseSmoother
-from tracker.timing import StageTimer
-from tracker.video import VideoInfo
-from tracker.video_output import VideoOutput
+from tracker.core.pipeline import FrameResult
+from tracker.outputs.posetrack_file import PoseTrackOutput
+from tracker.posetrack.split import SplitSequence
+from tracker.outputs.render import RenderOptions
+from tracker.outputs.smoothing import PoseSmoother
+from tracker.core.timing import StageTimer
+from tracker.io.video import VideoInfo
+from tracker.outputs.video_file import VideoOutput
 
 log = logging.getLogger(__name__)
 SUFFIXES = {"video": "mp4", "json": "json", "csv": "csv"}

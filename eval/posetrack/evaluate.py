@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eval.errors import EvalError
-from eval.posetrack_ap import Detections, average_precision
-from eval.posetrack_mot import MotCounts
-from eval.posetrack_read import read_folder
-from eval.posetrack_sequence import MAX_LISTED, SequenceScore, listing, score_sequence
-from eval.posetrack_types import Sequence
+from eval.posetrack.ap import Detections, average_precision
+from eval.posetrack.mot import MotCounts
+from eval.posetrack.read import read_folder
+from eval.posetrack.sequence import MAX_LISTED, SequenceScore, listing, score_sequence
+from eval.posetrack.types import Sequence
 from pose.skeleton import POSEVAL_GROUPS, POSEVAL_JOINTS
 
 log = logging.getLogger(__name__)

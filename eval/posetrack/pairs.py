@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eval.posetrack_types import Frame, Sequence
+from eval.posetrack.types import Frame, Sequence
 
 
 @dataclass

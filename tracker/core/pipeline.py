@@ -19,10 +19,10 @@ from flow.protocol import FlowEstimator
 from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
-from tracker.matching import Associator, Motion
+from tracker.core.association import Associator, Motion
 from tracker.config import TrackConfig
-from tracker.timing import StageTimer
-from tracker.video import VideoFrame
+from tracker.core.timing import StageTimer
+from tracker.io.video import VideoFrame
 
 log = logging.getLogger(__name__)
 

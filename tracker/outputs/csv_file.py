@@ -11,9 +11,9 @@ import numpy as np
 from common.files import atomic_open
 from pose.skeleton import KeypointSet
 from tracker.errors import TrackerError
-from tracker.joint_angles import joint_angles
-from tracker.pipeline import FrameResult
-from tracker.smoothing import PoseSmoother
+from tracker.outputs.joint_angles import joint_angles
+from tracker.core.pipeline import FrameResult
+from tracker.outputs.smoothing import PoseSmoother
 
 HEADER = ["frame", "time", "track_id", "joint", "x", "y", "score"]
 

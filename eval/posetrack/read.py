@@ -1,7 +1,7 @@
 """Read PoseTrack 2017 (``annolist``) and 2018 (COCO-like) files, one per sequence, into Sequences.
 
 Readers are lenient: structural problems they meet are kept in ``Sequence.problems`` (one sentence
-each), which ``eval.posetrack_validate.validate`` returns together with its own checks.
+each), which ``eval.posetrack.validate.validate`` returns together with its own checks.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from common.jsonio import read_json
 from eval.errors import EvalError
-from eval.posetrack_types import (MISSING_SCORE, NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence,
+from eval.posetrack.types import (MISSING_SCORE, NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence,
                                   present_mask, sequence_name)
 from pose.skeleton import POSETRACK18
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.posetrack_types import Frame, Person
-from eval.posetrack_write import SequenceWriter
+from eval.posetrack.types import Frame, Person
+from eval.posetrack.write import SequenceWriter
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.errors import TrackerError
-from tracker.pipeline import FrameResult
+from tracker.core.pipeline import FrameResult
 
 
 def to_posetrack18(poses: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
@@ -53,7 +53,7 @@ def frame_persons(result: FrameResult, keypoint_set: KeypointSet, kpt_thr: float
 
 
 class PoseTrackOutput:
-    """Writes `path` frame by frame (eval.posetrack_write.SequenceWriter) with `frame_persons`; `nframes`
+    """Writes `path` frame by frame (eval.posetrack.write.SequenceWriter) with `frame_persons`; `nframes`
     is the video's frame count (None: the frames added). `listed`: a ground truth's frames, one per frame
     index, whose file names, image ids, frame ids, `is_labeled` and sizes the entries take (a PoseTrack
     split run). It appears under its name when the block ends without an error."""

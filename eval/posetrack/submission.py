@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from eval.errors import EvalError
-from eval.posetrack_read import read_folder, read_sequence
-from eval.posetrack_types import Sequence, sequence_name
-from eval.posetrack_validate import validate
+from eval.posetrack.read import read_folder, read_sequence
+from eval.posetrack.types import Sequence, sequence_name
+from eval.posetrack.validate import validate
 
 # poseval parses the video folder and frame number out of every image name.
 _IMAGE_NAME = re.compile(r"(?:^|[/\\])((\d{6})_(?:mpii|bonn|mpiinew)_[a-z]+)[/\\](\d+)\.\w+$")

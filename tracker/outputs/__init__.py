@@ -1,0 +1,1 @@
+"""What a tracked video leaves behind: the annotated MP4, the PoseTrack JSON and the analysis CSV."""
