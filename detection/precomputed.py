@@ -123,9 +123,9 @@ class PrecomputedDetections:
         (counted for `report_matches`)."""
         return self._default.boxes(frame, image)
 
-    def report_matches(self) -> tuple[int, int]:
+    def report_matches(self, before: int | None = None) -> tuple[int, int]:
         """Log how many of the frames asked since the last report had detections; see VideoBoxes."""
-        return self._default.report_matches()
+        return self._default.report_matches(before)
 
     def for_video(self, source: str | os.PathLike, image_ids: Sequence[object] | None = None,
                   image_paths: Sequence[str] | None = None) -> "VideoBoxes":
@@ -254,29 +254,31 @@ class VideoBoxes:
         self.detections = detections
         self.how = how
         self._image_id = image_id
-        self._asked = self._matched = 0
+        self._found: dict[int, bool] = {}  # frame index -> had a box, for the frames asked since the last report
         self._warned_early = False
 
     def boxes(self, frame: FrameKey, image: np.ndarray | None = None) -> np.ndarray:
         """The `BoxSource` call; warns once when the first EARLY_CHECK_FRAMES frames all had no box
         (image ids that name other frames look so)."""
         found = self.detections.boxes_of(self._image_id(frame))
-        self._asked += 1
-        self._matched += bool(len(found))
-        if self._asked == EARLY_CHECK_FRAMES and not self._matched and not self._warned_early:
+        self._found[frame.index] = bool(len(found))
+        if len(self._found) == EARLY_CHECK_FRAMES and not any(self._found) and not self._warned_early:
             self._warned_early = True
-            log.warning("none of the first %d frames has a detection in %s; %s", self._asked,
+            log.warning("none of the first %d frames has a detection in %s; %s", len(self._found),
                         self.detections.source, self.detections.id_hint(self.how))
         return found
 
-    def report_matches(self) -> tuple[int, int]:
+    def report_matches(self, before: int | None = None) -> tuple[int, int]:
         """Log how many of the frames asked since the last report had detections, and count anew.
 
-        Returns (frames with detections, frames asked); a warning when fewer than half had any, since
-        that is what detections of another video, or ids naming no frame, look like.
+        `before`: count only frames of a lower index (the frames done, when a run stopped after asking
+        for a frame it did not finish). Returns (frames with detections, frames counted); a
+        warning when fewer than half had any, since that is what detections of another video, or ids
+        naming no frame, look like.
         """
-        matched, asked = self._matched, self._asked
-        self._matched = self._asked = 0
+        counted = [found for index, found in self._found.items() if before is None or index < before]
+        matched, asked = sum(counted), len(counted)
+        self._found = {}
         self._warned_early = False
         if asked and matched * 2 < asked:
             log.warning("only %d of %d frames had detections in %s; %s", matched, asked, self.detections.source,

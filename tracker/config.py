@@ -82,6 +82,7 @@ class OutputOptions:
     format: str = field(metadata=within(choices=("posetrack18", "posetrack17"), note=" (--format)"))
     kpt_thr: float = field(metadata=within(0, 1, note=" (--kpt-thr)"))
     video: bool
+    crf: int = field(metadata=within(0, 51, note=" (--crf)"))
     json: bool
     csv: bool
     smoothing: bool

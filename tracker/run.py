@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("posetrack18", "posetrack17"), help="JSON layout")
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
+    parser.add_argument("--crf", type=int, metavar="Q", help="the video's H.264 quality, 0 (lossless) to 51 "
+                                                             "(default 23; +6 halves the size)")
     parser.add_argument("--no-csv", action="store_true", help="do not write the CSV")
     parser.add_argument("--analyze", action="store_true", help="then run tracker.analyze with its defaults on each "
                                                                "NAME.json, into NAME_analysis/")
@@ -122,7 +124,7 @@ def overrides_from(args: argparse.Namespace) -> list[dict]:
         ("association", "max_age"): args.max_age, ("output", "kpt_thr"): args.kpt_thr,
         ("detection", "min_box_score"): args.box_thr, ("flow", "box_nms_iou"): args.nms_thr,
         ("output", "format"): args.format, ("output", "smoothing"): True if args.smooth else None,
-        ("output", "video"): False if args.no_video else None, ("output", "csv"): False if args.no_csv else None,
+        ("output", "video"): False if args.no_video else None, ("output", "crf"): args.crf, ("output", "csv"): False if args.no_csv else None,
         ("runtime", "device"): args.device, ("runtime", "start"): args.start, ("runtime", "end"): args.end,
         ("runtime", "stride"): args.stride, ("runtime", "engine"): args.runtime,
         ("runtime", "precision"): args.precision, ("runtime", "threads"): args.threads,

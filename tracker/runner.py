@@ -228,8 +228,9 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
     report = getattr(boxes, "report_matches", None)
-    if report is not None:  # precomputed detections: how many frames they matched
-        report()
+    if report is not None:  # precomputed detections: how many of the frames done they matched
+        stopped = earlier + done.frames
+        report(source.indices[stopped] if done.stop is not None and stopped < len(source.indices) else None)
     stages = {"decode": source.decode_seconds, **timer.seconds}
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))

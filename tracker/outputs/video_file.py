@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from pose.skeleton import KeypointSet
@@ -12,44 +11,40 @@ from tracker.core.pipeline import FrameResult
 from tracker.outputs.render import Renderer, RenderOptions
 from tracker.core.timing import StageTimer
 from tracker.io.video import VideoInfo
-from tracker.io.video_writer import VideoWriter
+from tracker.io.video_writer import DEFAULT_CRF, VideoWriter, count_frames, last_frame
 
 
 class VideoOutput:
-    """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error."""
+    """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error.
+
+    `resume`: continue the MP4 an interrupted run left under `path`: its frames are kept as they are
+    (copied, not encoded again) and the new ones follow. Trails (`--trail`) start anew at that point.
+    """
 
     def __init__(self, path: Path, info: VideoInfo, keypoint_set: KeypointSet, keypoint_threshold: float,
-                 timer: StageTimer, render: RenderOptions | None = None):
+                 timer: StageTimer, render: RenderOptions | None = None, *, crf: int = DEFAULT_CRF,
+                 resume: bool = False):
         self.path = path
         self.info = info
         self.keypoint_set = keypoint_set
         self.keypoint_threshold = keypoint_threshold
         self.timer = timer
+        self.crf = crf
+        self.resume = resume
         self._stack = contextlib.ExitStack()
         self._writer: VideoWriter | None = None
         self._last_canvas: np.ndarray | None = None
         self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
 
     def __enter__(self) -> "VideoOutput":
-        self._writer = self._stack.enter_context(VideoWriter(self.path, self.info.fps, self.info.width,
-                                                             self.info.height))
+        self._writer = self._stack.enter_context(VideoWriter(
+            self.path, self.info.fps, self.info.width, self.info.height, crf=self.crf,
+            continues=self.path if self.resume and self.path.is_file() else None))
         return self
 
     def add_written(self, path: Path) -> int:
-        """Start with the frames of the video an interrupted earlier run wrote (decoded and encoded again)."""
-        reader = cv2.VideoCapture(str(path))
-        count = 0
-        try:
-            while True:
-                ok, bgr = reader.read()
-                if not ok:
-                    break
-                self._last_canvas = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                self._writer.write(self._last_canvas)
-                count += 1
-        finally:
-            reader.release()
-        return count
+        """The frames of the video an interrupted earlier run wrote, which this one continues (0 when there is none)."""
+        return count_frames(path) if self._writer.continues is not None else 0
 
     def add(self, result: FrameResult) -> None:
         """Draw and append one frame."""
@@ -60,6 +55,8 @@ class VideoOutput:
 
     def _render(self, result: FrameResult) -> np.ndarray:
         if result.image is None:  # an undecodable frame: repeat the last picture to keep the timing
+            if self._last_canvas is None and self._writer.continues is not None:
+                self._last_canvas = last_frame(self._writer.continues, (self.info.width, self.info.height))
             if self._last_canvas is None:
                 return np.zeros((self.info.height, self.info.width, 3), np.uint8)
             return self._last_canvas

@@ -73,7 +73,7 @@ class VideoOutputs:
         self._writers: list = []
         if "video" in self.paths:
             self._writers.append(VideoOutput(self.paths["video"], info, keypoint_set, keypoint_threshold, self.timer,
-                                             render))
+                                             render, crf=options.crf, resume=resume_frames > 0))
         if "json" in self.paths:
             self._writers.append(PoseTrackOutput(self.paths["json"], source, self.name, keypoint_set,
                                                  kpt_thr=options.kpt_thr, layout=options.format,
