@@ -2,7 +2,6 @@
 video writer's codec choice; then tracker.run's drawing flags on the real clip with the tiny model."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import cv2
@@ -10,7 +9,6 @@ import numpy as np
 import pytest
 
 from pose.skeleton import POSETRACK18
-from tracker.io import video_writer
 from tracker.errors import TrackerError
 from tracker.outputs.render import (
     Renderer,
@@ -90,23 +88,6 @@ def test_trail_keeps_the_last_n_positions_and_overlay_shows_frame_and_time():
     assert not quiet[:40, :140].any()
     with pytest.raises(TrackerError, match="--trail-joint elbow is not a joint"):
         Renderer(POSETRACK18, 0.2, RenderOptions(trail=3, trail_joint="elbow"))
-
-
-def test_video_writer_says_once_when_it_falls_back_from_h264(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(video_writer, "_codec_that_opened", [])
-    caplog.set_level(logging.INFO, logger="tracker.io.video_writer")
-    codecs = []
-    for name in ("a.mp4", "b.mp4"):
-        with video_writer.VideoWriter(tmp_path / name, 25.0, 64, 48) as writer:
-            for _ in range(3):
-                writer.write(np.zeros((48, 64, 3), np.uint8))
-        codecs.append(writer.codec)
-        capture = cv2.VideoCapture(str(tmp_path / name))
-        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
-        capture.release()
-    assert codecs[0] == codecs[1] and codecs[0] in ("avc1", "mp4v")
-    fallbacks = [r for r in caplog.records if "mp4v" in r.getMessage()]
-    assert len(fallbacks) == (1 if codecs[0] == "mp4v" else 0)
 
 
 def test_tracker_run_draws_with_the_drawing_flags_then_analyzes(reference_dir, tmp_path):

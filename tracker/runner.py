@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
 WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
+VIDEO_ON_RESUME = ("; the video's frames done are kept bit for bit, and the new ones start a new H.264 segment, so "
+                   "they differ from an uninterrupted run's by the encoder's rounding (and --trail starts anew)")
 
 
 def configure_threads(requested: int, device: str) -> int:
@@ -174,7 +176,8 @@ def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeli
         return None
     index = point.pipeline["image_index"]
     pipeline.restore(point.pipeline, source.frame(index).image if index is not None else None)
-    log.info("%s: resuming after the %d frames done", source.path.name, point.frames)
+    log.info("%s: resuming after the %d frames done%s", source.path.name, point.frames, VIDEO_ON_RESUME
+             if config.output.video else "")
     return point
 
 

@@ -81,9 +81,9 @@ class _PyAVEncoder:
             self._stream.pix_fmt = "yuv420p"
             self._stream.options = {"crf": str(crf)}
             self._stream.codec_context.open()  # fails here, named, when the encoder refuses the size
-        except (av.FFmpegError, ValueError) as error:
+        except (av.FFmpegError, ValueError):
             self._container.close()
-            raise TrackerError(f"the H.264 encoder cannot take a {size[0]}x{size[1]} video ({error}); pass "
+            raise TrackerError(f"the H.264 encoder cannot take a {size[0]}x{size[1]} video; pass "
                                "--no-video to track without the annotated video.") from None
         self._frames = 0
 
@@ -225,7 +225,7 @@ class VideoWriter:
         self._segment: Path | None = None  # where the new frames are encoded (`_final`, unless continuing)
         self.codec = ""
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         with self._stack:
             self._final = self._stack.enter_context(atomic_path(self.path))
             if self.continues is not None and not pyav_h264():

@@ -8,10 +8,10 @@ import numpy as np
 
 from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
-from tracker.outputs.render import Renderer, RenderOptions
 from tracker.core.timing import StageTimer
 from tracker.io.video import VideoInfo
 from tracker.io.video_writer import DEFAULT_CRF, VideoWriter, count_frames, last_frame
+from tracker.outputs.render import Renderer, RenderOptions
 
 
 class VideoOutput:
@@ -36,7 +36,7 @@ class VideoOutput:
         self._last_canvas: np.ndarray | None = None
         self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
 
-    def __enter__(self) -> "VideoOutput":
+    def __enter__(self) -> VideoOutput:
         self._writer = self._stack.enter_context(VideoWriter(
             self.path, self.info.fps, self.info.width, self.info.height, crf=self.crf,
             continues=self.path if self.resume and self.path.is_file() else None))
