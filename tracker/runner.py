@@ -37,7 +37,8 @@ from tracker.posetrack.split import SplitSequence
 from tracker.outputs.render import RenderOptions
 from tracker import resume as resume_state
 from tracker.core.timing import StageTimer
-from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
+from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs, is_stream
+from tracker.outputs.run_record import RunRecord, write_record
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -224,6 +225,8 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():
+                if not isinstance(video, SplitSequence):
+                    write_record(out_dir, outputs.name, run_record(video, config, source.info.fps))
                 if done.stop is None or not resumable:
                     resume_state.clear(out_dir, outputs.name)
                 else:
@@ -240,6 +243,13 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     if done.stop is not None:
         raise_stop(done, summary, source, out_dir, earlier + done.frames, resumable)
     return summary
+
+
+def run_record(video: str, config: TrackConfig, fps: float) -> RunRecord:
+    """What tracker.analyze needs to read the frames of this run again: the source, made absolute, and the range."""
+    runtime = config.runtime
+    where = video if is_stream(video) else os.path.abspath(video)
+    return RunRecord(where, is_stream(video), runtime.start, runtime.end, runtime.stride, fps)
 
 
 def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,

@@ -1,7 +1,7 @@
 """selected.mp4: the analysed tracks drawn over their video, as filtered skeletons with a one-second hip trail.
 
-The video's frames must be the JSON's frames in order (the clip tracker.run read, with the same
---start and --stride, or the NAME.mp4 it wrote); frames beyond the JSON are copied undrawn.
+The source's frames must be the JSON's frames in order (the clip tracker.run read, in the range it
+took, which NAME.run.json records); frames beyond the JSON are copied undrawn.
 """
 from __future__ import annotations
 
@@ -38,15 +38,15 @@ def frame_poses(tracks: list[TrackAnalysis], index: int) -> tuple[np.ndarray, np
     return np.array(poses), np.array(boxes), np.array(ids, np.int64)
 
 
-def draw_video(path: Path, video: Path, tracks: list[TrackAnalysis], fps: float) -> None:
-    """Write `path` (MP4, atomically): every frame of `video` with the tracks of that frame drawn."""
-    source = VideoSource(video)
+def draw_video(path: Path, source: VideoSource, tracks: list[TrackAnalysis], fps: float) -> None:
+    """Write `path` (MP4, atomically): every frame of `source` with the tracks of that frame drawn; the k-th
+    frame read is the JSON's frame k."""
     renderer = Renderer(POSETRACK18, 0.5, RenderOptions(trail=max(2, round(fps))))
     info = source.info
     with VideoWriter(path, fps, info.width, info.height) as writer:
         last = np.zeros((info.height, info.width, 3), np.uint8)
-        for frame in source:
+        for position, frame in enumerate(source):
             if frame.image is not None:
                 last = frame.image
-            poses, boxes, ids = frame_poses(tracks, frame.index)
-            writer.write(renderer.draw(last, poses, boxes, ids, frame.index, frame.index / fps))
+            poses, boxes, ids = frame_poses(tracks, position)
+            writer.write(renderer.draw(last, poses, boxes, ids, position, position / fps))

@@ -20,9 +20,10 @@ from tracker.analysis.series import track_series
 from tracker.analysis.stats import track_statistics
 from tracker.analysis.units import Calibration, calibrate
 from tracker.errors import TrackerError
+from tracker.io.video import VIDEO_SUFFIXES, VideoSource, glob_files
+from tracker.outputs.run_record import read_record
 
 log = logging.getLogger(__name__)
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 DEFAULT_FPS = 30.0  # PoseTrack's videos and tracker.run's image folders
 
 
@@ -54,24 +55,55 @@ class Analysis:
     size: tuple[int, int]
 
 
-def find_video(json_path: Path) -> Path | None:
-    """The video beside a run's JSON (NAME.mp4 or another usual suffix), if there is one."""
+@dataclass(frozen=True)
+class Frames:
+    """Where the run's frames can be read again: a video file, image folder or glob, and the range taken from it
+    (the run's --start, --end, --stride); frame k of the JSON is the k-th frame of that range."""
+
+    source: str
+    start: int = 0
+    end: int | None = None
+    stride: int = 1
+    annotated: bool = False  # the tracker's own NAME.mp4: boxes and ids are drawn on it already
+
+
+def find_frames(json_path: Path, video: Path | None = None) -> Frames | None:
+    """The frames to draw over: `video` when given; else the source NAME.run.json records (the original clip or
+    folder); else the annotated NAME.mp4 (or another usual suffix) beside the JSON; None when there is none."""
+    if video is not None:
+        if not video.exists():
+            raise TrackerError(f"--video {video} does not exist.")
+        return Frames(str(video))
+    record = read_record(json_path)
+    if record is not None and not record.stream:
+        if Path(record.source).exists() or glob_files(record.source):
+            return Frames(record.source, record.start, record.end, record.stride)
+        log.warning("%s, the source of %s, is no longer there; looking for the video beside it", record.source,
+                    json_path.name)
     for suffix in VIDEO_SUFFIXES:
         candidate = json_path.with_suffix(suffix)
         if candidate.is_file():
-            return candidate
+            log.info("using the annotated %s (no source recorded beside %s): its boxes and ids show under the "
+                     "drawings; give --video with the original clip", candidate.name, json_path.name)
+            return Frames(str(candidate), annotated=True)
     return None
 
 
-def _first_frame(video: Path | None) -> tuple[np.ndarray | None, float | None]:
-    """(RGB first frame, fps) of the video, (None, None) without one."""
-    if video is None:
-        return None, None
-    from tracker.io.video import VideoSource
+def open_frames(frames: Frames, **options) -> VideoSource:
+    """The VideoSource of `frames`' range (`options`: VideoSource's other keywords)."""
+    return VideoSource(frames.source, start=frames.start, end=frames.end, stride=frames.stride, **options)
 
-    source = VideoSource(video, end=1, prefetch=1)
-    frame = next(iter(source))
-    return frame.image, source.source_info.fps or None
+
+def _first_frame(frames: Frames | None) -> tuple[np.ndarray | None, float | None]:
+    """(RGB first frame of the run, its frame rate) from the source, (None, None) without one."""
+    if frames is None:
+        return None, None
+    source = open_frames(frames, prefetch=1)
+    try:
+        frame = next(iter(source))
+    finally:
+        source.close()
+    return frame.image, source.info.fps or None
 
 
 def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis:
@@ -82,9 +114,7 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
     if not sequence.frames:
         raise TrackerError(f"{json_path} holds no frames; give the PoseTrack JSON a tracker run wrote.")
     chosen = select(sequence, options.selection)
-    video = options.video if options.video is not None else find_video(json_path)
-    if video is not None and not video.exists():
-        raise TrackerError(f"--video {video} does not exist.")
+    video = find_frames(json_path, options.video)
     background, video_fps = _first_frame(video)
     fps = options.fps or video_fps or DEFAULT_FPS
     if options.fps is None and video_fps is None:
@@ -140,7 +170,7 @@ def _frame_size(sequence, background: np.ndarray | None) -> tuple[int, int]:
 
 
 def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeOptions,
-           background: np.ndarray | None, video: Path | None) -> None:
+           background: np.ndarray | None, video: Frames | None) -> None:
     from common.files import atomic_open
     from tracker.analysis import plots, report, tables
 
@@ -169,7 +199,7 @@ def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeO
             raise TrackerError("--draw needs the video: none was found beside the JSON; give --video.")
         from tracker.analysis.drawing import draw_video
 
-        draw_video(out_dir / "selected.mp4", video, result.tracks, result.fps)
+        draw_video(out_dir / "selected.mp4", open_frames(video), result.tracks, result.fps)
     for stale in set(out_dir.glob("angles_track_*.png")) - set(images):  # from an earlier run with other tracks
         stale.unlink()
     notes = [f"{len(result.tracks)} track(s) over {result.frame_count} frames at {result.fps:g} frames/s.",

@@ -33,8 +33,8 @@ SUFFIXES = {"video": "mp4", "json": "json", "csv": "csv"}
 
 
 def output_name(source: Path) -> str:
-    """The stem of a video's outputs: the file's stem, or the folder's name."""
-    return source.stem if source.is_file() else source.name
+    """The stem of a video's outputs: the file's stem, or the folder's real name (`.` is named as the folder it is)."""
+    return source.stem if source.is_file() else Path(os.path.abspath(source)).name
 
 
 def remove_stale_parts(out_dir: Path, name: str) -> list[Path]:
