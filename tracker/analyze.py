@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-plots", action="store_true", help="tables and report without pictures")
     parser.add_argument("--draw", action="store_true", help="also write selected.mp4: the analysed tracks' filtered "
                                                             "skeletons over --video (best the original clip)")
+    parser.add_argument("--embed-video-max-mb", type=float, default=20.0, metavar="MB",
+                        help="embed selected.mp4 in report.html up to this size, else link the file beside it "
+                             "(default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no summary line")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
@@ -97,7 +100,8 @@ def options_from(args: argparse.Namespace) -> AnalyzeOptions:
     process = ProcessOptions(args.max_gap, args.interpolation, args.hampel_window, args.hampel_sigmas, filter_options)
     selection = Selection(parse_merges(args.merge), parse_ids(args.tracks), args.longest, args.largest)
     return AnalyzeOptions(selection, process, args.min_score, args.fps, Path(args.video) if args.video else None,
-                          args.scale, args.height_m, args.height_track, not args.no_plots, args.draw)
+                          args.scale, args.height_m, args.height_track, not args.no_plots, args.draw,
+                          args.embed_video_max_mb)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(args)
     source = Path(args.json)
     out_dir = Path(args.output) if args.output else source.with_name(f"{source.stem}_analysis")
+    if not args.embed_video_max_mb >= 0:
+        raise TrackerError(f"--embed-video-max-mb {args.embed_video_max_mb} must be 0 or more.")
     if options.fps is not None and options.fps <= 0:
         raise TrackerError(f"--fps {options.fps} must be positive.")
     check(options.process.filter, options.fps or 30.0)

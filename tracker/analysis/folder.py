@@ -17,7 +17,7 @@ from tracker.analysis.options import ProcessOptions
 from tracker.analysis.process import TrackAnalysis, process_track
 from tracker.analysis.selection import Selection, select
 from tracker.analysis.series import track_series
-from tracker.analysis.stats import track_statistics
+from tracker.analysis.stats import hip_speed, track_statistics
 from tracker.analysis.units import Calibration, calibrate
 from tracker.errors import TrackerError
 from tracker.io.video import VIDEO_SUFFIXES, VideoSource, glob_files
@@ -41,6 +41,7 @@ class AnalyzeOptions:
     height_track: int | None = None
     plots: bool = True
     draw: bool = False
+    embed_video_max_mb: float = 20.0
 
 
 @dataclass
@@ -185,27 +186,38 @@ def _write(out_dir: Path, name: str, chosen, result: Analysis, options: AnalyzeO
         handle.write(tables.readme_text(result.calibration, result.fps, settings))
     if options.selection != Selection():
         write_posetrack18(chosen, out_dir / "selected.json")
-    images: list[Path] = []
+    figures: list[report.Figure] = []
     if options.plots:
-        images.append(out_dir / "timeline.png")
-        plots.plot_timeline(images[-1], result.tracks, result.fps, result.frame_count)
-        images.append(out_dir / "trajectories.png")
-        plots.plot_trajectories(images[-1], result.tracks, result.size, background)
+        axis = plots.plot_timeline(out_dir / "timeline.png", result.tracks, result.fps, result.frame_count)
+        figures.append(report.Figure(out_dir / "timeline.png", axis))
+        axis = plots.plot_speeds(out_dir / "speeds.png", result.tracks, result.fps, result.calibration,
+                                 result.frame_count)
+        figures.append(report.Figure(out_dir / "speeds.png", axis))
+        plots.plot_trajectories(out_dir / "trajectories.png", result.tracks, result.size, background)
+        figures.append(report.Figure(out_dir / "trajectories.png"))
         for track in result.tracks:
-            images.append(out_dir / f"angles_track_{track.series.track_id}.png")
-            plots.plot_angles(images[-1], track, result.fps)
+            track_id = track.series.track_id
+            axis = plots.plot_angles(out_dir / f"angles_track_{track_id}.png", track, result.fps)
+            figures.append(report.Figure(out_dir / f"angles_track_{track_id}.png", axis, track_id))
+    drawn = None
     if options.draw:
         if video is None:
             raise TrackerError("--draw needs the video: none was found beside the JSON; give --video.")
         from tracker.analysis.drawing import draw_video
 
-        draw_video(out_dir / "selected.mp4", open_frames(video), result.tracks, result.fps)
-    for stale in set(out_dir.glob("angles_track_*.png")) - set(images):  # from an earlier run with other tracks
+        drawn = out_dir / "selected.mp4"
+        draw_video(drawn, open_frames(video), result.tracks, result.fps)
+    pictures = {figure.path for figure in figures}
+    for stale in set(out_dir.glob("angles_track_*.png")) - pictures:  # from an earlier run with other tracks
         stale.unlink()
     notes = [f"{len(result.tracks)} track(s) over {result.frame_count} frames at {result.fps:g} frames/s.",
              f"Calibration: {result.calibration.source}.", f"Settings: {settings}.",
              "Column meanings and angle conventions: README.txt in this folder; every value per frame: frames.csv."]
-    report.write_report(out_dir / "report.html", f"hrtrack analysis: {name}", result.rows, images, notes)
+    data = report.plot_data(result.tracks, result.fps, result.calibration.unit,
+                            {t.series.track_id: plots.angles_to_plot(t) for t in result.tracks},
+                            {t.series.track_id: hip_speed(t, result.fps, result.calibration) for t in result.tracks})
+    report.write_report(out_dir / "report.html", f"hrtrack analysis: {name}", result.rows, figures, notes,
+                        data=data, video=drawn, embed_max_mb=options.embed_video_max_mb)
 
 
 def _settings(options: AnalyzeOptions) -> str:

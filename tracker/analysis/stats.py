@@ -13,10 +13,9 @@ def track_statistics(analysis: TrackAnalysis, fps: float, calibration: Calibrati
     span = len(series.poses)
     seen = series.present
     unit = calibration.unit
-    hips = hip_midpoint(analysis.positions) / calibration.pixels_per_unit
-    steps = np.linalg.norm(np.diff(hips, axis=0), axis=1)
-    counted = np.isfinite(steps)
-    path = float(steps[counted].sum()) if counted.any() else float("nan")  # NaN: hips never seen twice in a row
+    speeds = hip_speed(analysis, fps, calibration)
+    counted = np.isfinite(speeds)
+    path = float(speeds[counted].sum() / fps) if counted.any() else float("nan")  # NaN: hips never known twice in a row
     row: dict[str, float | int] = {
         "track_id": series.track_id,
         "first_frame": int(series.first),
@@ -28,7 +27,7 @@ def track_statistics(analysis: TrackAnalysis, fps: float, calibration: Calibrati
         "outliers_replaced": int(analysis.outliers.sum()),
         "mean_score": _mean(series.poses[:, :, 2]),
         f"hip_path_{unit}": path,
-        f"hip_mean_speed_{unit}_per_s": path / (counted.sum() / fps) if counted.any() else float("nan"),
+        f"hip_mean_speed_{unit}_per_s": float(speeds[counted].mean()) if counted.any() else float("nan"),
     }
     for name, angles in analysis.angles.items():
         finite = angles[np.isfinite(angles)]
@@ -36,6 +35,15 @@ def track_statistics(analysis: TrackAnalysis, fps: float, calibration: Calibrati
         row[f"{name}_mean_deg"] = float(finite.mean()) if len(finite) else float("nan")
         row[f"{name}_peak_velocity_deg_per_s"] = _peak(analysis.velocities[name])
     return row
+
+
+def hip_speed(analysis: TrackAnalysis, fps: float, calibration: Calibration) -> np.ndarray:
+    """(T,) speed of the filtered hip midpoint in the calibration's unit per second, from each frame's previous one
+    (NaN in the first frame and where either frame has no hip midpoint): what the speed plot draws and tracks.csv sums."""
+    hips = hip_midpoint(analysis.positions) / calibration.pixels_per_unit
+    speeds = np.full(len(hips), np.nan)
+    speeds[1:] = np.linalg.norm(np.diff(hips, axis=0), axis=1) * fps
+    return speeds
 
 
 def _mean(values: np.ndarray) -> float:
