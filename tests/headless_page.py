@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 # Debian's /usr/bin/chromium is a shell script that starts this binary; the script drops other file descriptors.
@@ -60,15 +61,14 @@ def evaluate(browser: str, url: str, expression: str, profile: Path, timeout: fl
     commands_read, commands_write = os.pipe()
     replies_read, replies_write = os.pipe()
 
-    def at_3_and_4() -> None:  # in the child: the pipe ends where Chromium looks for them, inheritable
-        os.dup2(os.dup(commands_read), 3)
-        os.dup2(os.dup(replies_write), 4)
-
-    process = subprocess.Popen([_binary(browser), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                "--disable-background-networking", f"--user-data-dir={profile}",
-                                "--remote-debugging-pipe", "about:blank"],
-                               close_fds=False, preexec_fn=at_3_and_4, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    arguments = [_binary(browser), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                 "about:blank"]
+    # a small Python puts the pipe ends where Chromium looks for them (3 and 4), then becomes Chromium
+    relay = (f"import os, sys; a, b = os.dup({commands_read}), os.dup({replies_write}); os.dup2(a, 3); os.dup2(b, 4); "
+             "os.set_inheritable(3, True); os.set_inheritable(4, True); os.execv(sys.argv[1], sys.argv[1:])")
+    process = subprocess.Popen([sys.executable, "-c", relay, *arguments], pass_fds=(commands_read, replies_write),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(commands_read), os.close(replies_write)
     pipe = _Pipe(commands_write, replies_read)
     try:

@@ -172,7 +172,7 @@ def test_draw_writes_the_chosen_tracks_over_the_video(reference_dir, tmp_path):
 
 def _plot_data(folder: Path) -> dict:
     page = (folder / "report.html").read_text(encoding="utf-8")
-    return json.loads(re.search(r'<script type="application/json" id="plot-data">(.*?)</script>', page, re.S)[1])
+    return json.loads(re.search(r'<script type="application/json" id="plot-data">(.*?)</script>', page, re.DOTALL)[1])
 
 
 def _column(rows: list[dict], name: str) -> list[float | None]:
