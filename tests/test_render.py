@@ -14,8 +14,11 @@ from tracker.outputs.render import (
     Renderer,
     RenderOptions,
     draw_tracks,
+    label_size,
+    place_label,
     put_label,
     side_shades,
+    text_colour,
     track_colour,
 )
 from tracker.run import main as run_main
@@ -50,13 +53,53 @@ def test_left_and_right_limbs_are_two_shades_of_the_track_colour():
 
 
 def test_labels_stay_inside_the_frame():
-    for anchor in ((-40, -40), (700, 20), (630, 400)):
+    for box in ((-40, -40, 10, 10), (700, 20, 760, 90), (630, 400, 700, 480)):
         canvas = np.zeros_like(BLACK)
-        put_label(canvas, "12 0.87", anchor, (255, 255, 255), 0.8, 2)
+        width, height, _ = label_size("12 0.87", 0.8, 2)
+        rect = place_label((width, height), box, canvas.shape, [])
+        put_label(canvas, "12 0.87", rect, (255, 255, 255), 0.8, 2)
         ys, xs = np.nonzero(canvas.any(axis=2))
-        assert len(xs) > 50  # the text was drawn, not cut away
-        (width, height), _ = cv2.getTextSize("12 0.87", cv2.FONT_HERSHEY_SIMPLEX, 0.8, 2)
-        assert xs.max() - xs.min() >= width - 6 and ys.max() - ys.min() >= height - 6  # whole
+        assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == rect  # the whole filled box, inside the frame
+        assert 0 <= rect[0] and rect[2] <= 640 and 0 <= rect[1] and rect[3] <= 360
+
+
+def test_labels_are_filled_boxes_in_the_track_colour_with_contrasting_text_and_do_not_cover_each_other():
+    assert text_colour((255, 230, 40)) == (0, 0, 0) and text_colour((20, 40, 200)) == (255, 255, 255)
+    boxes = np.array([[150, 60, 300, 330, 0.9], [160, 62, 310, 330, 0.8], [170, 58, 320, 330, 0.7]], np.float32)
+    poses = np.concatenate([_pose(-150)] * 3)
+    ids = np.array([9, 7, 97])
+    canvas = draw_tracks(BLACK, poses, boxes, ids, POSETRACK18, 0.2, RenderOptions(boxes=False))
+    for track_id in ids:
+        colour = np.array(track_colour(int(track_id)))
+        filled = (canvas == colour).all(axis=2)
+        ys, xs = np.nonzero(filled)
+        assert filled.sum() > 150, track_id  # a filled box of the track's colour
+        inside = canvas[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        text = np.array(text_colour(tuple(colour.tolist())))
+        near_text = np.abs(inside.astype(int) - text).sum(axis=2) < 150
+        assert near_text.sum() > 20, track_id  # the id written on it in the contrasting colour
+    rects = []
+    for box, track_id in zip(boxes, ids):
+        width, height, _ = label_size(str(track_id), 0.4 * 2 + 0.3, 2)
+        rects.append(place_label((width, height), tuple(int(v) for v in box[:4]), BLACK.shape, rects))
+    assert all(not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+               for i, a in enumerate(rects) for b in rects[i + 1:])  # three labels side by side, none covered
+
+
+@pytest.mark.parametrize("corner, where", [("top-right", (slice(0, 40), slice(440, 640))),
+                                           ("top-left", (slice(0, 40), slice(0, 200))),
+                                           ("bottom-right", (slice(320, 360), slice(440, 640))),
+                                           ("bottom-left", (slice(320, 360), slice(0, 200)))])
+def test_the_overlay_goes_in_the_corner_asked_and_by_default_not_over_the_top_left_scoreboard(corner, where):
+    grey = np.full((360, 640, 3), 128, np.uint8)
+    empty = np.zeros((0, 17, 3), np.float32), np.zeros((0, 5), np.float32), np.zeros(0, np.int64)
+    drawn = Renderer(POSETRACK18, 0.2, RenderOptions(overlay_corner=corner)).draw(grey, *empty, 12, 0.4)
+    assert (drawn[where] == 255).all(axis=2).sum() > 30 and (drawn[where] == 0).all(axis=2).sum() > 300
+    assert (drawn != grey).any(axis=2).sum() == (drawn[where] != grey[where]).any(axis=2).sum()  # nowhere else
+    default = Renderer(POSETRACK18, 0.2, RenderOptions()).draw(grey, *empty, 12, 0.4)
+    assert (default[:60, :200] == grey[:60, :200]).all()
+    with pytest.raises(TrackerError, match="--overlay-corner middle is not a corner"):
+        RenderOptions(overlay_corner="middle")
 
 
 def test_boxes_scores_widths_and_radius_follow_the_options():
@@ -82,10 +125,10 @@ def test_trail_keeps_the_last_n_positions_and_overlay_shows_frame_and_time():
         canvas = renderer.draw(BLACK, _pose(shift=10.0 * index), BOX, np.array([3]), index, index / 25.0)
     # hip midpoint at x = 320 + 10 i, y = 200: the trail covers frames 5..9 only
     assert canvas[200, 320 + 10 * 5 + 5].any() and not canvas[200, 320 + 10 * 2].any()
-    corner = canvas[:40, :200]
-    assert (corner == 255).all(axis=2).sum() > 30  # white text on the black overlay box
+    corner = canvas[:40, -200:]
+    assert (corner == 255).all(axis=2).sum() > 30  # white text on the black overlay box, top-right
     quiet = Renderer(POSETRACK18, 0.2, RenderOptions(overlay=False)).draw(BLACK, _pose(), BOX, np.array([3]), 0, 0.0)
-    assert not quiet[:40, :140].any()
+    assert not quiet[:40, -200:].any()
     with pytest.raises(TrackerError, match="--trail-joint elbow is not a joint"):
         Renderer(POSETRACK18, 0.2, RenderOptions(trail=3, trail_joint="elbow"))
 

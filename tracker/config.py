@@ -24,6 +24,9 @@ from tracker.errors import TrackerError
 CONFIG_DIR = Path(configs.__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "track_posetrack.yaml"
 PRESETS = ("accurate", "fast")
+# Where the annotated video's frame/time overlay goes (--overlay-corner); the first is the default, away from the
+# scoreboard broadcasts put top-left.
+OVERLAY_CORNERS = ("top-right", "top-left", "bottom-right", "bottom-left")
 
 
 @dataclass(frozen=True)

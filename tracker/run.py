@@ -24,7 +24,7 @@ import flow  # noqa: E402
 from common.cli import run_cli  # noqa: E402
 from common.config import parse_overrides  # noqa: E402
 from pose.runtime.choice import PRECISIONS, RUNTIMES  # noqa: E402
-from tracker.config import PRESETS  # noqa: E402
+from tracker.config import OVERLAY_CORNERS as CORNERS, PRESETS  # noqa: E402
 from tracker.errors import TrackerError  # noqa: E402
 
 DEFAULT_OUTPUT = "hrtrack_output"
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     drawing.add_argument("--trail-joint", default="hip_midpoint", metavar="NAME",
                          help="joint the trail follows, e.g. right_ankle (default: the hip midpoint)")
     drawing.add_argument("--no-overlay", action="store_true", help="no frame number and time in the corner")
+    drawing.add_argument("--overlay-corner", choices=CORNERS, default=CORNERS[0],
+                         help="where the frame number and time go (default %(default)s, away from a scoreboard)")
     parser.add_argument("--start", type=int, metavar="I", help="first frame index")
     parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index")
     parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame")
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from tracker.runner import track_videos
 
     render = RenderOptions(args.line_width, args.radius, not args.no_boxes, args.show_scores, args.trail,
-                           args.trail_joint, not args.no_overlay)
+                           args.trail_joint, not args.no_overlay, args.overlay_corner)
     inputs, overrides, resume = args.videos, overrides_from(args), args.resume
     if args.posetrack:
         from tracker.posetrack.split import read_split

@@ -1,8 +1,11 @@
 """Drawing tracked poses on a frame: skeleton, box, id and trail, in a colour that stays with the id.
 
 Left limbs and joints are drawn in a lighter shade of the track's colour, right ones in a darker
-shade, the rest (head, shoulder and hip lines) in the colour itself. Labels stay inside the frame.
-`Renderer` adds what needs memory across frames: trails and the frame/time overlay.
+shade, the rest (head, shoulder and hip lines) in the colour itself. Id labels are text on a box
+filled with the track's colour, in black or white, whichever contrasts more; they stay inside the
+frame and move aside so as not to cover each other where there is room. `Renderer` adds what needs
+memory across frames: trails and the frame/time overlay, in a corner of the frame (`overlay_corner`;
+by default top-right, away from the scoreboard broadcasts put top-left).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import cv2
 import numpy as np
 
 from pose.skeleton import KeypointSet
+from tracker.config import OVERLAY_CORNERS as CORNERS
 from tracker.errors import TrackerError
 
 _GOLDEN = 0.618033988749895
@@ -36,11 +40,15 @@ class RenderOptions:
     trail: int = 0
     trail_joint: str = HIP_MIDPOINT
     overlay: bool = True
+    overlay_corner: str = CORNERS[0]
 
     def __post_init__(self) -> None:
         for name in ("line_width", "radius", "trail"):
             if getattr(self, name) < 0:
                 raise TrackerError(f"--{name.replace('_', '-')} {getattr(self, name)} must be 0 or more.")
+        if self.overlay_corner not in CORNERS:
+            raise TrackerError(f"--overlay-corner {self.overlay_corner} is not a corner; choose one of "
+                               f"{', '.join(CORNERS)}.")
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:
@@ -76,13 +84,53 @@ def _sizes(shape: tuple[int, ...], options: RenderOptions) -> tuple[int, int]:
     return options.line_width or thickness + 1, options.radius or thickness + 2
 
 
-def put_label(canvas: np.ndarray, text: str, anchor: tuple[int, int], colour: tuple[int, int, int],
-              scale: float, thickness: int) -> None:
-    """Text with its bottom-left at `anchor`, moved the least needed to lie wholly inside the frame."""
+def text_colour(fill: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on `fill` (RGB): black on fills of luma (Rec. 601) above 140."""
+    luma = 0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]
+    return (0, 0, 0) if luma > 140 else (255, 255, 255)
+
+
+Rect = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels, x2 and y2 excluded
+
+
+def _overlaps(first: Rect, second: Rect) -> bool:
+    return first[0] < second[2] and second[0] < first[2] and first[1] < second[3] and second[1] < first[3]
+
+
+def _inside(rect: Rect, shape: tuple[int, ...]) -> Rect:
+    """`rect` moved the least needed to lie inside an image of `shape` (where it fits)."""
+    width, height = rect[2] - rect[0], rect[3] - rect[1]
+    x = int(np.clip(rect[0], 0, max(shape[1] - width, 0)))
+    y = int(np.clip(rect[1], 0, max(shape[0] - height, 0)))
+    return x, y, x + width, y + height
+
+
+def label_size(text: str, scale: float, thickness: int) -> tuple[int, int, int]:
+    """(width, height, baseline) of a label's box: the text and a margin of `thickness` + 2 pixels."""
     (width, height), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
-    x = int(np.clip(anchor[0], 0, max(canvas.shape[1] - width, 0)))
-    y = int(np.clip(anchor[1], height, max(canvas.shape[0] - baseline, height)))
-    cv2.putText(canvas, text, (x, y), _FONT, scale, colour, thickness, cv2.LINE_AA)
+    pad = thickness + 2
+    return width + 2 * pad, height + baseline + 2 * pad, baseline
+
+
+def place_label(size: tuple[int, int], box: Rect, shape: tuple[int, ...], taken: list[Rect]) -> Rect:
+    """Where a label of `size` (width, height) goes for a person's `box`: above its top-left corner, else inside
+    the top, else below it, else stacked above; each kept inside the frame. The first that covers none of the
+    labels `taken` wins (the first of all when every one does)."""
+    width, height = size
+    x1, y1, _, y2 = box
+    candidates = [(x1, y1 - height), (x1, y1), (x1, y2), *((x1, y1 - height * (k + 2)) for k in range(3))]
+    rects = [_inside((x, y, x + width, y + height), shape) for x, y in candidates]
+    return next((rect for rect in rects if not any(_overlaps(rect, other) for other in taken)), rects[0])
+
+
+def put_label(canvas: np.ndarray, text: str, rect: Rect, fill: tuple[int, int, int], scale: float,
+              thickness: int) -> None:
+    """`text` on a box filled with `fill` covering `rect` (from place_label), in the contrasting text colour."""
+    pad = thickness + 2
+    _, _, baseline = label_size(text, scale, thickness)
+    cv2.rectangle(canvas, rect[:2], (rect[2] - 1, rect[3] - 1), fill, -1)
+    cv2.putText(canvas, text, (rect[0] + pad, rect[3] - pad - baseline), _FONT, scale, text_colour(fill), thickness,
+                cv2.LINE_AA)
 
 
 def draw_tracks(image_rgb: np.ndarray, poses: np.ndarray, boxes: np.ndarray, ids: np.ndarray,
@@ -97,6 +145,7 @@ def draw_tracks(image_rgb: np.ndarray, poses: np.ndarray, boxes: np.ndarray, ids
     line, radius = _sizes(canvas.shape, options)
     text_thickness = max(1, line - 1)
     sides = joint_sides(keypoint_set)
+    labels = []
     for pose, box, track_id in zip(poses, boxes, np.asarray(ids).tolist()):
         shades = side_shades(track_colour(track_id))
         visible = pose[:, 2] > keypoint_threshold
@@ -114,7 +163,13 @@ def draw_tracks(image_rgb: np.ndarray, poses: np.ndarray, boxes: np.ndarray, ids
         if options.scores and len(box) > 4:
             label = f"{label} {float(box[4]):.2f}".strip()
         if label:
-            put_label(canvas, label, (x1 + 2, y1 - 4), shades["centre"], 0.4 * text_thickness + 0.3, text_thickness)
+            labels.append((label, (x1, y1, x2, y2), shades["centre"]))
+    scale = 0.4 * text_thickness + 0.3
+    taken: list[Rect] = []
+    for label, box, colour in labels:  # after every skeleton, so no limb covers a label
+        width, height, _ = label_size(label, scale, text_thickness)
+        taken.append(place_label((width, height), box, canvas.shape, taken))
+        put_label(canvas, label, taken[-1], colour, scale, text_thickness)
     return canvas
 
 
@@ -154,11 +209,13 @@ class Renderer:
                     cv2.polylines(canvas, [points.reshape(-1, 1, 2)], False, track_colour(track_id), line,
                                   cv2.LINE_AA)
         if self.options.overlay:
-            text = f"frame {index}  {time:.2f} s"
-            scale = 0.5 * max(1, line - 1) + 0.2
-            (width, height), baseline = cv2.getTextSize(text, _FONT, scale, max(1, line - 1))
-            cv2.rectangle(canvas, (0, 0), (width + 12, height + baseline + 12), (0, 0, 0), -1)
-            cv2.putText(canvas, text, (6, height + 6), _FONT, scale, (255, 255, 255), max(1, line - 1), cv2.LINE_AA)
+            text, thickness = f"frame {index}  {time:.2f} s", max(1, line - 1)
+            scale = 0.5 * thickness + 0.2
+            width, height, _ = label_size(text, scale, thickness)
+            right, bottom = self.options.overlay_corner.endswith("right"), self.options.overlay_corner.startswith("bottom")
+            x = canvas.shape[1] - width if right else 0
+            y = canvas.shape[0] - height if bottom else 0
+            put_label(canvas, text, _inside((x, y, x + width, y + height), canvas.shape), (0, 0, 0), scale, thickness)
         return canvas
 
     def _remember(self, poses: np.ndarray, ids: np.ndarray) -> None:
