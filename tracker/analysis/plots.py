@@ -128,6 +128,9 @@ def plot_speeds(path: Path, analyses: list[TrackAnalysis], fps: float, calibrati
     limits = _time_limits(np.array([0, max(frame_count, 1) - 1]), fps)
     axes.set(xlabel="time (s)", ylabel=f"speed ({calibration.unit}/s)", xlim=limits,
              title="hip midpoint speed (filtered)")
+    if not any(line.get_ydata().size and np.isfinite(line.get_ydata()).any() for line in axes.get_lines()):
+        axes.text(0.5, 0.5, "no speed: no track has both hips in two frames in a row", transform=axes.transAxes,
+                  ha="center", va="center")
     axes.grid(alpha=0.3)
     _legend(figure, len(analyses))
     return _save(figure, path, axes, limits)
