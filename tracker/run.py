@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--images", metavar="ROOT", help="the dataset folder holding images/<split>/<sequence>/ "
                                                         "(default: ANN_DIR/../..)")
     split.add_argument("--overwrite", action="store_true", help="with --posetrack: track written sequences again")
+    parser.add_argument("--images-independent", action="store_true",
+                        help="the images of a folder or glob are unrelated photos, not a sequence: track each alone")
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="OUTDIR",
                         help=f"output folder (default: ./{DEFAULT_OUTPUT})")
     parser.add_argument("--config", metavar="FILE", help="tracking YAML overriding configs/track_posetrack.yaml")
@@ -156,11 +158,11 @@ def run(args: argparse.Namespace) -> int:
         resume = not args.overwrite
     status = track_videos(inputs, args.output, overrides, config_file=args.config, preset=args.preset,
                           progress=not args.quiet and sys.stderr.isatty(), quiet=args.quiet, render=render,
-                          resume=resume)
+                          resume=resume, each_image=args.images_independent)
     if args.analyze:
         from tracker.analysis.folder import analyze_run_outputs
 
-        analyze_run_outputs(args.videos, args.output)
+        analyze_run_outputs(args.videos, args.output, args.images_independent)
     return status
 
 

@@ -237,12 +237,25 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     if report is not None:  # precomputed detections: how many of the frames done they matched
         stopped = earlier + done.frames
         report(source.indices[stopped] if done.stop is not None and stopped < len(source.indices) else None)
+    if done.frames and not done.persons and not earlier:
+        warn_no_person(source.path.name, done.frames, pipeline, config.detection.min_box_score)
     stages = {"decode": source.decode_seconds, **timer.seconds}
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
     if done.stop is not None:
         raise_stop(done, summary, source, out_dir, earlier + done.frames, resumable)
     return summary
+
+
+def warn_no_person(name: str, frames: int, pipeline: Pipeline, floor: float) -> None:
+    """Say why a video's outputs hold no person: no box at all, or every box below the score floor."""
+    if pipeline.boxes_detected and pipeline.boxes_below_floor == pipeline.boxes_detected:
+        log.warning("%s: no person in any of the %d frames: every one of the %d detected boxes scored below "
+                    "--box-thr %g (a negative score counts as none); check the detections' scores",
+                    name, frames, pipeline.boxes_detected, floor)
+    else:
+        log.warning("%s: no person in any of the %d frames (%d boxes detected above --box-thr %g)", name, frames,
+                    pipeline.boxes_detected - pipeline.boxes_below_floor, floor)
 
 
 def run_record(video: str, config: TrackConfig, fps: float) -> RunRecord:
@@ -268,16 +281,18 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
 
 def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict, *,
                  config_file: str | None = None, preset: str | None = None, progress: bool = False,
-                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False,
+                 each_image: bool = False) -> int:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
-    split) into `output`; returns the exit status. Thread counts are restored after."""
+    split) into `output`; returns the exit status. Thread counts are restored after. `each_image`: the images
+    of a folder or glob are unrelated, each tracked on its own."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
     if videos and isinstance(videos[0], SplitSequence):
         check_whole_sequences(config)
         videos = my_share(videos)
     else:
-        videos = my_share(expand_inputs(videos))
+        videos = my_share(expand_inputs(videos, each_image))
         check_inputs(videos)
     out_dir = Path(output)
     check_output_dir(out_dir)

@@ -114,6 +114,7 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
     sequence = read_sequence(json_path)
     if not sequence.frames:
         raise TrackerError(f"{json_path} holds no frames; give the PoseTrack JSON a tracker run wrote.")
+    _warn_untracked(json_path, sequence)
     chosen = select(sequence, options.selection)
     video = find_frames(json_path, options.video)
     background, video_fps = _first_frame(video)
@@ -130,12 +131,24 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
     return result
 
 
-def analyze_run_outputs(videos: list[str], output: str | Path) -> None:
-    """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`."""
+def _warn_untracked(json_path: Path, sequence) -> None:
+    """Say so when persons are left out for want of an integer track id (a file tracker.run did not write)."""
+    persons = [person for frame in sequence.frames for person in frame.persons]
+    untracked = sum(person.track_id is None for person in persons)
+    if untracked:
+        reasons = [problem for problem in sequence.problems if "track_id" in problem]
+        log.warning("%s: %d of the %d persons have no integer track id, so they are left out of the analysis%s",
+                    json_path.name, untracked, len(persons), f" (first: {reasons[0]})" if reasons else "")
+
+
+def analyze_run_outputs(videos: list[str], output: str | Path, each_image: bool = False) -> None:
+    """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`
+    (the inputs expanded as tracker.run did)."""
+    from tracker.io.video import expand_inputs
     from tracker.outputs.writers import output_name
     from tracker.runner import my_share
 
-    for video in my_share(videos):
+    for video in my_share(expand_inputs(videos, each_image)):
         json_path = Path(output) / f"{output_name(Path(video))}.json"
         if not json_path.is_file():
             raise TrackerError(f"--analyze needs {json_path.name}, which this run did not write; "

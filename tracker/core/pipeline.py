@@ -60,6 +60,7 @@ class Pipeline:
         self._previous_boxes = np.zeros((0, 5), np.float32)
         self._processed = 0
         self._warned_outside = False
+        self.boxes_detected = self.boxes_below_floor = 0  # counted for the warning when no person is found
         self._image_index: int | None = None  # the frame whose image the flow starts from next
 
     def state(self) -> dict:
@@ -111,7 +112,10 @@ class Pipeline:
         with self.timer("detect"):
             key = FrameKey(frame.index, frame.name)
             detected = np.asarray(self.box_source.boxes(key, frame.image), np.float32).reshape(-1, 5)
-        detected = detected[detected[:, 4] >= self.config.detection.min_box_score]
+        above = detected[:, 4] >= self.config.detection.min_box_score
+        self.boxes_detected += len(detected)
+        self.boxes_below_floor += int(np.count_nonzero(~above))
+        detected = detected[above]
         height, width = frame.image.shape[:2]
         clipped, kept = clip_boxes(detected, width, height)
         self._warn_outside(detected, clipped, kept, frame.index, width, height)

@@ -251,12 +251,19 @@ def glob_folder(pattern: str) -> Path:
     return Path(*parts[:fixed]) if fixed else Path.cwd()
 
 
-def expand_inputs(inputs: list[str]) -> list[str]:
+def expand_inputs(inputs: list[str], each_image: bool = False) -> list[str]:
     """The videos the inputs name: a folder holding videos (and no images) gives each of its videos, in name
-    order; every other input stands for itself."""
+    order; with `each_image` (unrelated images, not a sequence), a folder or glob of images gives each image,
+    tracked on its own; every other input stands for itself."""
     videos = []
     for source in inputs:
         path = Path(source)
+        if each_image and not is_stream(source):
+            images = (sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir()
+                      else glob_files(source) if not path.exists() else [])
+            if images:
+                videos.extend(str(image) for image in images)
+                continue
         if not is_stream(source) and path.is_dir():
             files = sorted(path.iterdir())
             if not any(file.suffix.lower() in IMAGE_SUFFIXES for file in files):
@@ -266,6 +273,11 @@ def expand_inputs(inputs: list[str]) -> list[str]:
                     continue
         videos.append(source)
     return videos
+
+
+def is_image(path: Path) -> bool:
+    """Whether `path` is one image file (tracked as a single frame, its drawing written as an image)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
 
 
 def check_input(source: str) -> Path:

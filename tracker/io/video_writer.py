@@ -267,3 +267,30 @@ def _temporary(path: Path):
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+class ImageWriter:
+    """The drawing of a one-image input: written as an image (its format from `path`'s suffix) when the block
+    ends without an error; `write` takes the one uint8 HxWx3 RGB frame. The same use as VideoWriter."""
+
+    continues = None
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.frames = 0
+        self._image: np.ndarray | None = None
+
+    def __enter__(self) -> ImageWriter:
+        return self
+
+    def write(self, image_rgb: np.ndarray) -> None:
+        """Keep the frame (a later one replaces it)."""
+        self._image = image_rgb
+        self.frames += 1
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is not None or self._image is None:
+            return
+        with atomic_path(self.path) as tmp:
+            if not cv2.imwrite(str(tmp), cv2.cvtColor(self._image, cv2.COLOR_RGB2BGR)):
+                raise TrackerError(f"OpenCV could not write the image {self.path}.")

@@ -10,8 +10,16 @@ from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
 from tracker.core.timing import StageTimer
 from tracker.io.video import VideoInfo
-from tracker.io.video_writer import DEFAULT_CRF, VideoWriter, count_frames, last_frame
+from tracker.io.video import is_image
+from tracker.io.video_writer import DEFAULT_CRF, ImageWriter, VideoWriter, count_frames, last_frame
 from tracker.outputs.render import Renderer, RenderOptions
+
+
+def drawing_path(out_dir: Path, name: str, source: Path) -> Path:
+    """Where the drawn frames go: NAME.mp4, or for a one-image input NAME.png (a PNG input) or NAME.jpg."""
+    if is_image(source):
+        return out_dir / f"{name}{'.png' if source.suffix.lower() == '.png' else '.jpg'}"
+    return out_dir / f"{name}.mp4"
 
 
 class VideoOutput:
@@ -32,11 +40,14 @@ class VideoOutput:
         self.crf = crf
         self.resume = resume
         self._stack = contextlib.ExitStack()
-        self._writer: VideoWriter | None = None
+        self._writer: VideoWriter | ImageWriter | None = None
         self._last_canvas: np.ndarray | None = None
         self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
 
     def __enter__(self) -> VideoOutput:
+        if self.path.suffix != ".mp4":  # one image in, its drawing out as an image (drawing_path)
+            self._writer = self._stack.enter_context(ImageWriter(self.path))
+            return self
         self._writer = self._stack.enter_context(VideoWriter(
             self.path, self.info.fps, self.info.width, self.info.height, crf=self.crf,
             continues=self.path if self.resume and self.path.is_file() else None))

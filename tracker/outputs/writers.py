@@ -26,7 +26,7 @@ from tracker.outputs.render import RenderOptions
 from tracker.outputs.smoothing import PoseSmoother
 from tracker.core.timing import StageTimer
 from tracker.io.video import VideoInfo
-from tracker.outputs.video_file import VideoOutput
+from tracker.outputs.video_file import VideoOutput, drawing_path
 
 log = logging.getLogger(__name__)
 SUFFIXES = {"video": "mp4", "json": "json", "csv": "csv"}
@@ -64,6 +64,8 @@ class VideoOutputs:
         self.out_dir = out_dir
         self.paths = {kind: out_dir / f"{self.name}.{suffix}" for kind, suffix in SUFFIXES.items()
                       if getattr(options, kind)}
+        if "video" in self.paths:
+            self.paths["video"] = drawing_path(out_dir, self.name, source)
         if any(path.resolve() == source.resolve() for path in self.paths.values()):
             raise TrackerError(f"the output {source.name} would overwrite the input video; "
                                "choose another folder with -o.")
