@@ -99,9 +99,13 @@ frames.csv, one row per frame per track, from each track's first to its last fra
 Angles (degrees):
 {CONVENTIONS}
 
-Plots: angles_track_ID.png (angles over time), timeline.png (which track is seen when; gaps
-between sightings are left blank), trajectories.png (filtered hip midpoints, over a video frame when
-the video was found). report.html holds the table and the plots in one file.
+Plots: angles_track_ID.png (angles over time: knee and elbow flexion, hips, trunk lean, or the angles
+that are defined when the joints those need are never seen), speeds.png (filtered hip-midpoint speed;
+hip_path is its sum over time, hip_mean_speed its mean), timeline.png (which track is seen when; gaps
+between sightings hatched), trajectories.png (filtered hip midpoints, over the first frame of the
+tracked video when it was found). The plots draw the numbers of frames.csv. report.html holds the
+table, the plots and the video (selected.mp4, with --draw) in one file: a cursor on the time plots
+follows the video, and a click on a plot seeks the video there.
 selected.json (only when --merge, --tracks, --longest or --largest is given): the chosen tracks as PoseTrack 2018.
 selected.mp4 (only with --draw): the analysed tracks' filtered skeletons over the video, with a one-second hip trail.
 """
