@@ -262,7 +262,7 @@ class VideoBoxes:
         (image ids that name other frames look so)."""
         found = self.detections.boxes_of(self._image_id(frame))
         self._found[frame.index] = bool(len(found))
-        if len(self._found) == EARLY_CHECK_FRAMES and not any(self._found) and not self._warned_early:
+        if len(self._found) == EARLY_CHECK_FRAMES and not any(self._found.values()) and not self._warned_early:
             self._warned_early = True
             log.warning("none of the first %d frames has a detection in %s; %s", len(self._found),
                         self.detections.source, self.detections.id_hint(self.how))

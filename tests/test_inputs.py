@@ -68,12 +68,13 @@ def test_a_glob_matching_nothing_is_named_before_any_model_loads(tmp_path, capsy
     assert stubbed[1] == [] and not (tmp_path / "out").exists()
 
 
-def test_a_single_image_is_a_one_frame_video(tmp_path, stubbed):
+def test_a_single_image_is_one_frame_drawn_as_an_image(tmp_path, stubbed):
     image = write_images(tmp_path, 1, suffix=".jpg")[0]
     out = tmp_path / "out"
     assert main([str(image), "-o", str(out), "--quiet"]) == 0
     assert json_frames(out / "000000.json") == [f"images/{tmp_path.name}/000000.jpg"]
-    assert (out / "000000.mp4").stat().st_size > 0 and (out / "000000.csv").is_file()
+    assert (out / "000000.jpg").stat().st_size > 0 and (out / "000000.csv").is_file()
+    assert not (out / "000000.mp4").exists()
 
 
 def test_a_folder_of_videos_tracks_each_video(tmp_path, capsys, stubbed):

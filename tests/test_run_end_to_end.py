@@ -87,4 +87,4 @@ def test_second_run_gives_identical_outputs(runs):
 
 
 def test_output_folder_holds_only_the_three_outputs(runs):
-    assert sorted(path.name for path in runs[0].iterdir()) == [f"{NAME}.csv", f"{NAME}.json", f"{NAME}.mp4"]
+    assert sorted(path.name for path in runs[0].iterdir()) == [f"{NAME}.csv", f"{NAME}.json", f"{NAME}.mp4", f"{NAME}.run.json"]

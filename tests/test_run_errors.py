@@ -160,7 +160,7 @@ def test_ctrl_c_writes_complete_outputs_for_the_frames_done(frames, tmp_path, ca
     assert len(decord.VideoReader(str(out / "clip.mp4"))) == 3
     rows = (out / "clip.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 * COCO.num_joints
-    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.mp4"]
+    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.mp4", "clip.run.json"]
 
 
 def test_a_crash_keeps_the_frames_done_and_names_the_frame(frames, tmp_path, stubbed, capsys):
@@ -169,7 +169,8 @@ def test_a_crash_keeps_the_frames_done_and_names_the_frame(frames, tmp_path, stu
     assert main([str(frames), "-o", str(out), "--quiet"]) == 1
     sentence = one_sentence(capsys)
     assert "frame 3 failed (RuntimeError: stopped by the test)" in sentence and "hold the 3 frames done" in sentence
-    assert sorted(path.name for path in out.iterdir()) == [".clip.resume.json", "clip.csv", "clip.json", "clip.mp4"]
+    assert sorted(path.name for path in out.iterdir()) == [".clip.resume.json", "clip.csv", "clip.json", "clip.mp4",
+                                                             "clip.run.json"]
     written = json.loads((out / "clip.json").read_text())
     assert [image["file_name"] for image in written["images"]] == [f"images/clip/{i:06d}.png" for i in range(3)]
     assert {row.split(",")[0] for row in (out / "clip.csv").read_text().splitlines()[1:]} == {"0", "1", "2"}
@@ -190,7 +191,8 @@ def test_several_videos_and_torchrun_shares(frames, tmp_path, monkeypatch, stubb
         (second / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out"
     assert main([str(frames), str(second), "-o", str(out), "--quiet", "--no-video"]) == 0
-    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip2.csv", "clip2.json"]
+    assert sorted(path.name for path in out.iterdir()) == ["clip.csv", "clip.json", "clip.run.json", "clip2.csv",
+                                                             "clip2.json", "clip2.run.json"]
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert my_share(["a", "b", "c", "d", "e"]) == ["b", "d"]

@@ -86,7 +86,8 @@ def check_folder(out: Path, stderr: str, status: int) -> int:
     if not names:
         assert status != 0 and "hold the" not in stderr, stderr
         return 0
-    assert names in (["clip.csv", "clip.json", "clip.mp4"], [".clip.resume.json", "clip.csv", "clip.json", "clip.mp4"])
+    assert names in (["clip.csv", "clip.json", "clip.mp4", "clip.run.json"],
+                     [".clip.resume.json", "clip.csv", "clip.json", "clip.mp4", "clip.run.json"])
     images = json.loads((out / "clip.json").read_text())["images"]
     with open(out / "clip.csv", newline="") as handle:
         csv_frames = {int(row["frame"]) for row in csv.DictReader(handle)}

@@ -225,14 +225,20 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():
-                if not isinstance(video, SplitSequence):
-                    write_record(out_dir, outputs.name, run_record(video, config, source.info.fps))
                 if done.stop is None or not resumable:
                     resume_state.clear(out_dir, outputs.name)
                 else:
                     resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
+    if not isinstance(video, SplitSequence):  # the outputs are written: say what they were made from
+        try:
+            with deferred_signals():
+                write_record(out_dir, name, run_record(video, config, source.info.fps))
+        except KeyboardInterrupt as late:
+            done.stop = done.stop or late
+        except OSError as error:
+            log.warning("could not write %s.run.json (%s); tracker.analyze then needs --video", name, error.strerror)
     report = getattr(boxes, "report_matches", None)
     if report is not None:  # precomputed detections: how many of the frames done they matched
         stopped = earlier + done.frames
