@@ -9,25 +9,13 @@ import logging
 import cv2
 import numpy as np
 import pytest
+from stub_tracking import StubEstimator  # tests/stub_tracking.py
 
 import flow
-from pose.skeleton import COCO
 from tracker import runner
 from tracker.analyze import main as analyze_main
 from tracker.run import main
 from tracker.runner import Models
-
-
-class _Poses:
-    keypoint_set = COCO
-
-    def estimate(self, image, boxes):
-        fractions = np.linspace(0.1, 0.9, COCO.num_joints)
-        poses = np.zeros((len(boxes), COCO.num_joints, 3), np.float32)
-        poses[:, :, 0] = boxes[:, None, 0] + fractions * (boxes[:, None, 2] - boxes[:, None, 0])
-        poses[:, :, 1] = boxes[:, None, 1] + fractions[::-1] * (boxes[:, None, 3] - boxes[:, None, 1])
-        poses[:, :, 2] = 0.9
-        return poses
 
 
 class _Boxes:
@@ -43,7 +31,7 @@ class _Boxes:
 @pytest.fixture
 def models(monkeypatch):
     def use(score: float = 0.9):
-        monkeypatch.setattr(runner, "build_models", lambda config, device: Models(_Poses(), _Boxes(score),
+        monkeypatch.setattr(runner, "build_models", lambda config, device: Models(StubEstimator(), _Boxes(score),
                                                                                   flow.create("dis")))
     use()
     return use
