@@ -64,7 +64,8 @@ def _pyplot():
 
 
 def _colour(track_id: int) -> tuple[float, float, float]:
-    return tuple(channel / 255.0 for channel in track_colour(track_id))
+    red, green, blue = track_colour(track_id)
+    return red / 255.0, green / 255.0, blue / 255.0
 
 
 def _save(figure, path: Path, axes=None, times: tuple[float, float] | None = None) -> TimeAxis | None:

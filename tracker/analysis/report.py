@@ -15,8 +15,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from common.files import atomic_open
 from tracker.analysis.plots import TimeAxis
+from tracker.analysis.process import TrackAnalysis
 
 # Columns of the page's table; every column is in tracks.csv.
 TABLE_COLUMNS = ("track_id", "first_frame", "last_frame", "duration_s", "coverage", "joints_filled", "mean_score")
@@ -84,12 +87,13 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _finite(values) -> list[float | None]:
+def _finite(values: np.ndarray) -> list[float | None]:
     """Floats for JSON: NaN (undefined) as null, rounded as frames.csv writes them (0.01)."""
     return [None if not math.isfinite(v) else round(float(v), 2) for v in values]
 
 
-def plot_data(tracks: list, fps: float, unit: str, angle_names: dict[int, list[str]], speeds: dict[int, list]) -> dict:
+def plot_data(tracks: list[TrackAnalysis], fps: float, unit: str, angle_names: dict[int, list[str]],
+              speeds: dict[int, np.ndarray]) -> dict:
     """What the page reads at the cursor: per track id its first frame, the plotted angles and the hip speed per
     frame (the arrays frames.csv and tracks.csv are written from)."""
     return {"fps": fps, "unit": unit, "tracks": {

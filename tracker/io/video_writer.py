@@ -16,7 +16,7 @@ import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import cv2
 import numpy as np
@@ -187,11 +187,10 @@ def _copy_packets(part: Path, template, stream, out, offset: int) -> int:
             raise TrackerError(f"{part} was encoded with other settings than the video it continues; "
                                "run again without --resume.")
         for packet in source.demux(video):
-            if packet.dts is None:  # the demuxer's empty packet at the end
+            if packet.dts is None or packet.pts is None:  # the demuxer's empty packet at the end
                 continue
-            packet.pts += offset
-            packet.dts += offset
-            end = max(end, packet.pts + packet.duration)
+            packet.pts, packet.dts = packet.pts + offset, packet.dts + offset
+            end = max(end, packet.pts + (packet.duration or 0))
             packet.stream = stream
             try:
                 out.mux(packet)
@@ -242,6 +241,8 @@ class VideoWriter:
         if image_rgb.shape[1::-1] != self.size:
             raise TrackerError(f"frame of size {image_rgb.shape[1]}x{image_rgb.shape[0]} does not match the "
                                f"video's {self.size[0]}x{self.size[1]}.")
+        if self._encoder is None:
+            raise RuntimeError("VideoWriter.write is called outside its with-block")
         self._encoder.write(pad_even(image_rgb))
         self.frames += 1
 
@@ -249,9 +250,8 @@ class VideoWriter:
         try:
             if self._encoder is not None:
                 self._encoder.close()
-            if kind is None and self.continues is not None:
-                parts = [self.continues, self._segment] if self.frames else [self.continues]
-                join_videos(parts, self._final)
+            if kind is None and self.continues is not None and self._segment is not None and self._final is not None:
+                join_videos([self.continues, self._segment] if self.frames else [self.continues], self._final)
         except BaseException as failure:  # nothing is kept: the temporary files go, an earlier video stays
             self._stack.__exit__(type(failure), failure, failure.__traceback__)
             raise
@@ -259,7 +259,7 @@ class VideoWriter:
 
 
 @contextlib.contextmanager
-def _temporary(path: Path):
+def _temporary(path: Path) -> Iterator[Path]:
     """A temporary file beside `path`, named like atomic_path's (so a killed run's leftover is found), removed after."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)

@@ -9,8 +9,7 @@ import numpy as np
 from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
 from tracker.core.timing import StageTimer
-from tracker.io.video import VideoInfo
-from tracker.io.video import is_image
+from tracker.io.video import VideoInfo, is_image
 from tracker.io.video_writer import DEFAULT_CRF, ImageWriter, VideoWriter, count_frames, last_frame
 from tracker.outputs.render import Renderer, RenderOptions
 
@@ -55,19 +54,20 @@ class VideoOutput:
 
     def add_written(self, path: Path) -> int:
         """The frames of the video an interrupted earlier run wrote, which this one continues (0 when there is none)."""
-        return count_frames(path) if self._writer.continues is not None else 0
+        return count_frames(path) if self._continues() is not None else 0
 
     def add(self, result: FrameResult) -> None:
         """Draw and append one frame."""
         with self.timer("render"):
             canvas = self._render(result)
         with self.timer("write"):
-            self._writer.write(canvas)
+            self._opened().write(canvas)
 
     def _render(self, result: FrameResult) -> np.ndarray:
         if result.image is None:  # an undecodable frame: repeat the last picture to keep the timing
-            if self._last_canvas is None and self._writer.continues is not None:
-                self._last_canvas = last_frame(self._writer.continues, (self.info.width, self.info.height))
+            earlier = self._continues()
+            if self._last_canvas is None and earlier is not None:
+                self._last_canvas = last_frame(earlier, (self.info.width, self.info.height))
             if self._last_canvas is None:
                 return np.zeros((self.info.height, self.info.width, 3), np.uint8)
             return self._last_canvas
@@ -75,5 +75,14 @@ class VideoOutput:
                                                 result.time)
         return self._last_canvas
 
+    def _opened(self) -> VideoWriter | ImageWriter:
+        if self._writer is None:
+            raise RuntimeError("VideoOutput is used outside its with-block")
+        return self._writer
+
+    def _continues(self) -> Path | None:
+        """The earlier video this one continues (a resumed run), else None."""
+        return self._opened().continues
+
     def __exit__(self, kind, error, trace) -> bool:
-        return self._stack.__exit__(kind, error, trace)
+        return bool(self._stack.__exit__(kind, error, trace))
