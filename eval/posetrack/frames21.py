@@ -56,7 +56,8 @@ class _Persons:
 class Prepared:
     """One sequence's evaluated frames, shared by every threshold: GT persons after the ignore rule,
     predicted persons as written, and every same-frame (GT, prediction) pair's similarity per joint
-    (N pairs, 15), computed at the predicted joint's written place."""
+    (N pairs, 15), computed at the predicted joint's written place; the labelled frames whose GT persons
+    the ignore rule removed, all of them (the kit crashes there)."""
 
     name: str
     frame_names: list[str]
@@ -70,6 +71,7 @@ class Prepared:
     pair_frame: np.ndarray
     pair_sim: np.ndarray
     ground_truth_only: bool
+    ignored_frames: list[str]
 
     @property
     def num_frames(self) -> int:
@@ -94,6 +96,8 @@ def prepare(gt: Sequence, pred: Sequence | None) -> Prepared:
     pred_lists = [[] if pred is None else pred.frames[index].persons for index in labelled]
     preds = _persons(gt, labelled, pred_lists)
     kept, gt_has = gt_persons.joints()
+    emptied = (np.bincount(gt_persons.frame, minlength=len(labelled)) > 0) \
+        & (np.bincount(gt_persons.frame[kept], minlength=len(labelled)) == 0)
     gt_frame, gt_has, head = gt_persons.frame[kept], gt_has[kept], gt_persons.head_size[kept]
     gt_xy = gt_persons.xy[kept]
     pair_gt, pair_pred = _pairs(gt_frame, preds.frame, len(labelled))
@@ -103,7 +107,8 @@ def prepare(gt: Sequence, pred: Sequence | None) -> Prepared:
         similarity = np.maximum(-1 / SIMILARITY_RANGE * distance + 1, 0)
     similarity[~gt_has[pair_gt] | ~np.isfinite(similarity)] = 0.0
     return Prepared(gt.name, names, gt_frame, _dense(gt_persons.track_id[kept]), gt_has, preds,
-                    _dense(preds.track_id), pair_gt, pair_pred, gt_frame[pair_gt], similarity, pred is None)
+                    _dense(preds.track_id), pair_gt, pair_pred, gt_frame[pair_gt], similarity, pred is None,
+                    [names[index] for index in np.flatnonzero(emptied)])
 
 
 def _persons(gt: Sequence, labelled: list[int], persons: list[list[Person]]) -> _Persons:

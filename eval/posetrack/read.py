@@ -227,6 +227,8 @@ class _Reader:
     # -- 2017 --------------------------------------------------------------------------------
 
     def read_2017(self, data: dict) -> Sequence:
+        self.strict("", "is a PoseTrack 2017 ('annolist') file; PoseTrack21 files use the 2018 layout "
+                        "('images', 'annotations').")
         annolist = data["annolist"]
         if not isinstance(annolist, list):
             self.problem("", "'annolist' is not a list.")
