@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from eval.posetrack.frames import HEAD_SIZE_FACTOR, inside_polygons
+from eval.posetrack.frames import HEAD_SIZE_FACTOR, inside_polygons_grouped
 from eval.posetrack.hota import NUM_JOINTS, SequenceMatches
 from eval.posetrack.types import MISSING_SCORE, Person, Sequence
 from pose.skeleton import POSETRACK18, POSETRACK21_JOINTS
@@ -124,20 +123,14 @@ def _persons(gt: Sequence, labelled: list[int], persons: list[list[Person]]) -> 
     else:
         keypoints, scores, boxes = np.zeros((0, NUM_JOINTS, 3)), np.zeros((0, NUM_JOINTS)), np.zeros((0, 4))
     xy = keypoints[..., :2].astype(np.float64)
-    inside = np.zeros(xy.shape[:2], bool)
-    polygons = np.zeros(len(labelled), bool)
-    origin = np.zeros(len(labelled), bool)
-    start = np.concatenate([[0], np.cumsum(counts)])
-    for position, index in enumerate(labelled):
-        regions = gt.frames[index].ignore_regions
-        if not regions:
-            continue
-        polygons[position] = True
-        block = slice(start[position], start[position + 1])
-        points = np.concatenate([xy[block].reshape(-1, 2), np.zeros((1, 2))])
-        tested = inside_polygons(points, regions)
-        inside[block] = tested[:-1].reshape(-1, NUM_JOINTS)
-        origin[position] = tested[-1]
+    regions = [gt.frames[index].ignore_regions for index in labelled]
+    polygons = np.array([bool(frame) for frame in regions], bool)
+    # every joint position, then (0, 0) once per frame, each against its frame's polygons
+    points = np.concatenate([xy.reshape(-1, 2), np.zeros((len(labelled), 2))])
+    groups = np.concatenate([np.repeat(frame, NUM_JOINTS), np.arange(len(labelled))])
+    tested = inside_polygons_grouped(points, groups, regions)
+    inside = tested[:xy.size // 2].reshape(-1, NUM_JOINTS)
+    origin = tested[xy.size // 2:]
     head = HEAD_SIZE_FACTOR * np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     track_id = np.array([-1 if p.track_id is None else p.track_id for p in flat], dtype=np.int64)
     return _Persons(frame, track_id, xy, inside, polygons[frame], origin[frame], scores, head)
@@ -172,10 +165,8 @@ def score(prepared: Prepared, threshold: float | None = None) -> Scored:
     pair, joint = pair[order], joint[order]
     num_gt = int(prepared.gt_id.max()) + 1 if len(prepared.gt_id) else 0
     num_pred = int(prepared.pred_id.max()) + 1 if len(prepared.pred_id) else 0
-    gt_frames = np.zeros((num_gt, NUM_JOINTS))
-    np.add.at(gt_frames, prepared.gt_id, prepared.gt_has)
-    pred_frames = np.zeros((num_pred, NUM_JOINTS))
-    np.add.at(pred_frames, prepared.pred_id, has)
+    gt_frames = _per_person(prepared.gt_id, prepared.gt_has, num_gt).astype(np.float64)
+    pred_frames = _per_person(prepared.pred_id, has, num_pred).astype(np.float64)
     gt_joints = prepared.gt_has.sum(axis=0).astype(np.float64)
     predicted_in = np.bincount(prepared.pred.frame[kept], minlength=prepared.num_frames)
     empty = predicted_in == 0
@@ -195,33 +186,52 @@ def score(prepared: Prepared, threshold: float | None = None) -> Scored:
 
 def _assign(prepared: Prepared, similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pair, joint) of the pairs each frame's per-joint Hungarian assignment matches with a positive
-    similarity. A pair alone in its GT person's row and its prediction's column is matched as it is;
-    the rest go, per frame and joint, to scipy's linear_sum_assignment."""
+    similarity. A pair alone in its GT person's row and its prediction's column is matched as it is, a
+    GT person or a prediction alone against several takes the most similar one; the rest go, per frame
+    and joint, to scipy's linear_sum_assignment."""
     positive = similarity > 0
-    per_gt = np.zeros((len(prepared.gt_id), NUM_JOINTS), np.int64)
-    np.add.at(per_gt, prepared.pair_gt, positive)
-    per_pred = np.zeros((len(prepared.pred_id), NUM_JOINTS), np.int64)
-    np.add.at(per_pred, prepared.pair_pred, positive)
+    per_gt = _per_person(prepared.pair_gt, positive, len(prepared.gt_id))
+    per_pred = _per_person(prepared.pair_pred, positive, len(prepared.pred_id))
     alone = positive & (per_gt[prepared.pair_gt] == 1) & (per_pred[prepared.pair_pred] == 1)
     pair, joint = np.nonzero(alone)
     shared_pair, shared_joint = np.nonzero(positive & ~alone)
     if not len(shared_pair):
         return pair, joint
     group = prepared.pair_frame[shared_pair] * NUM_JOINTS + shared_joint
-    order = np.argsort(group, kind="stable")
-    shared_pair, shared_joint, group = shared_pair[order], shared_joint[order], group[order]
-    bounds = np.flatnonzero(np.diff(group)) + 1
-    found_pair, found_joint = [pair], [joint]
-    for members, joints in zip(np.split(shared_pair, bounds), np.split(shared_joint, bounds)):
-        rows, row_of = np.unique(prepared.pair_gt[members], return_inverse=True)
-        columns, column_of = np.unique(prepared.pair_pred[members], return_inverse=True)
+    gt, pred = prepared.pair_gt[shared_pair], prepared.pair_pred[shared_pair]
+    order = np.lexsort((-similarity[shared_pair, shared_joint], group))  # by group, most similar first
+    shared_pair, shared_joint, group, gt, pred = (values[order] for values in (shared_pair, shared_joint, group,
+                                                                                 gt, pred))
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
+    bounds = np.append(starts, len(group))
+    single = (_distinct_per_group(group, gt, starts) == 1) | (_distinct_per_group(group, pred, starts) == 1)
+    found_pair, found_joint = [pair, shared_pair[starts[single]]], [joint, shared_joint[starts[single]]]
+    from scipy.optimize import linear_sum_assignment  # loaded when the work needs it
+    for index in np.flatnonzero(~single):
+        members = slice(bounds[index], bounds[index + 1])
+        rows, row_of = np.unique(gt[members], return_inverse=True)
+        columns, column_of = np.unique(pred[members], return_inverse=True)
         matrix = np.zeros((len(rows), len(columns)))
-        matrix[row_of, column_of] = similarity[members, joints[0]]
-        index = np.full(matrix.shape, -1)
-        index[row_of, column_of] = members
+        matrix[row_of, column_of] = similarity[shared_pair[members], shared_joint[members]]
+        place = np.full(matrix.shape, -1)
+        place[row_of, column_of] = np.arange(bounds[index], bounds[index + 1])
         chosen_rows, chosen_columns = linear_sum_assignment(matrix, maximize=True)
-        chosen = index[chosen_rows, chosen_columns]
-        chosen = chosen[(chosen >= 0) & (matrix[chosen_rows, chosen_columns] > 0)]
-        found_pair.append(chosen)
-        found_joint.append(np.full(len(chosen), joints[0]))
+        chosen = place[chosen_rows, chosen_columns]
+        chosen = chosen[chosen >= 0]
+        found_pair.append(shared_pair[chosen])
+        found_joint.append(shared_joint[chosen])
     return np.concatenate(found_pair), np.concatenate(found_joint)
+
+
+def _per_person(person: np.ndarray, positive: np.ndarray, count: int) -> np.ndarray:
+    """(count, 15): how many positive similarities each person has per joint, over its pairs."""
+    flat = person[:, None] * NUM_JOINTS + np.arange(NUM_JOINTS)
+    return np.bincount(flat.ravel(), positive.ravel(), minlength=count * NUM_JOINTS).reshape(count, NUM_JOINTS)
+
+
+def _distinct_per_group(group: np.ndarray, person: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """How many distinct persons each group (sorted, starting at ``starts``) holds."""
+    order = np.lexsort((person, group))
+    first = np.ones(len(group), bool)
+    first[1:] = (group[order][1:] != group[order][:-1]) | (person[order][1:] != person[order][:-1])
+    return np.add.reduceat(first.astype(np.int64), starts) if len(starts) else np.zeros(0, np.int64)

@@ -69,8 +69,8 @@ def _association(matches: SequenceMatches, tp_mask: np.ndarray, tp: np.ndarray) 
     key_pred = keys // NUM_JOINTS % num_pred
     key_gt = keys // NUM_JOINTS // num_pred
     rows, columns = np.nonzero(tp_mask)
-    match_count = np.zeros((NUM_ALPHAS, len(keys)))
-    np.add.at(match_count, (rows, key_of[columns]), 1.0)
+    match_count = np.bincount(rows * len(keys) + key_of[columns],
+                              minlength=NUM_ALPHAS * len(keys)).reshape(NUM_ALPHAS, len(keys)).astype(np.float64)
     gt_count = matches.gt_frames[key_gt, key_joint][None]
     pred_count = matches.pred_frames[key_pred, key_joint][None]
     union = np.maximum(1.0, gt_count + pred_count - match_count)
@@ -83,7 +83,7 @@ def _association(matches: SequenceMatches, tp_mask: np.ndarray, tp: np.ndarray) 
               "AssPr": (squared / np.maximum(1.0, pred_count)) @ key_hot / per_tp}
     # FragA: runs of one GT id matched to one predicted id, frames where it is unmatched not ending a run.
     order = np.lexsort((matches.gt, matches.joint))  # stable: frame order within a GT id and joint
-    fragments = np.zeros((NUM_ALPHAS, NUM_JOINTS))
+    cells, weights = [], []
     for alpha in range(NUM_ALPHAS):
         taken = order[tp_mask[alpha, order]]
         if not len(taken):
@@ -94,8 +94,11 @@ def _association(matches: SequenceMatches, tp_mask: np.ndarray, tp: np.ndarray) 
         first = np.flatnonzero(starts)
         lengths = np.diff(np.append(first, len(taken)))
         keys_of_runs = key_of[taken[first]]
-        np.add.at(fragments[alpha], key_joint[keys_of_runs], lengths ** 2 / union[alpha, keys_of_runs])
-    result["FragA"] = fragments / per_tp
+        cells.append(alpha * NUM_JOINTS + key_joint[keys_of_runs])
+        weights.append(lengths ** 2 / union[alpha, keys_of_runs])
+    fragments = np.bincount(np.concatenate(cells or [np.zeros(0, np.int64)]),
+                            np.concatenate(weights or [np.zeros(0)]), minlength=NUM_ALPHAS * NUM_JOINTS)
+    result["FragA"] = fragments.reshape(NUM_ALPHAS, NUM_JOINTS) / per_tp
     return result
 
 
