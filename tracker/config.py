@@ -79,7 +79,7 @@ class AssociationOptions:
 class OutputOptions:
     """What is written per video and how."""
 
-    format: str = field(metadata=within(choices=("posetrack18", "posetrack17"), note=" (--format)"))
+    format: str = field(metadata=within(choices=("posetrack18", "posetrack17", "posetrack21"), note=" (--format)"))
     kpt_thr: float = field(metadata=within(0, 1, note=" (--kpt-thr)"))
     video: bool
     json: bool

@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "a webcam index (0) or a stream URL (rtsp://, http://)")
     split = parser.add_argument_group("a PoseTrack split (leaderboard submission)")
     split.add_argument("--posetrack", metavar="ANN_DIR",
-                       help="track every sequence of this folder of ground-truth files (annotations/val) and write "
+                       help="track every sequence of this folder of ground-truth files (PoseTrack18 annotations/val "
+                            "or PoseTrack21 posetrack_data/val; with --format posetrack21 for the PoseTrack21 kit) "
+                            "and write "
                             "one JSON per sequence, named and listing images as the ground truth does (no video, "
                             "no CSV); sequences written already are skipped, interrupted ones continued")
     split.add_argument("--images", metavar="ROOT", help="the dataset folder holding images/<split>/<sequence>/ "
@@ -79,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="set any key of the tracking config (configs/track_posetrack.yaml), e.g. "
                              "--set association.oks_threshold=0.4; values are YAML; may repeat")
-    parser.add_argument("--format", choices=("posetrack18", "posetrack17"), help="JSON layout")
+    parser.add_argument("--format", choices=("posetrack18", "posetrack17", "posetrack21"),
+                        help="JSON layout (default: output.format of the config, posetrack18)")
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     parser.add_argument("--no-csv", action="store_true", help="do not write the CSV")
