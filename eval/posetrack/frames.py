@@ -94,11 +94,10 @@ def inside_polygons_grouped(points: np.ndarray, groups: np.ndarray, polygons: li
     if not usable or not len(points):
         return result
     polygon_group = np.array([group for group, _ in usable])
-    low = np.array([polygon.min(axis=0) for _, polygon in usable])
-    high = np.array([polygon.max(axis=0) for _, polygon in usable])
     sizes = np.array([len(polygon) for _, polygon in usable])
     vertices = np.concatenate([polygon for _, polygon in usable])
     first_vertex = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    low, high = np.minimum.reduceat(vertices, first_vertex), np.maximum.reduceat(vertices, first_vertex)
     # (point, polygon) pairs of the same group whose point lies strictly within the polygon's bounding box
     by_group = np.argsort(groups, kind="stable")
     group_start = np.searchsorted(groups[by_group], np.arange(len(polygons) + 1))
@@ -108,15 +107,21 @@ def inside_polygons_grouped(points: np.ndarray, groups: np.ndarray, polygons: li
     pair_point = by_group[group_start[polygon_group[pair_polygon]] + offset]
     in_box = np.all((points[pair_point] > low[pair_polygon]) & (points[pair_point] < high[pair_polygon]), axis=1)
     pair_point, pair_polygon = pair_point[in_box], pair_polygon[in_box]
-    # every edge of each pair's polygon
+    # the edges of each pair's polygon that span the point's y (only they can cross its ray or hold it)
+    start = np.repeat(first_vertex, sizes)
+    corner = np.arange(len(vertices)) - start
+    following = vertices[start + (corner + 1) % np.repeat(sizes, sizes)]
+    edge_low = np.minimum(vertices[:, 1], following[:, 1])
+    edge_high = np.maximum(vertices[:, 1], following[:, 1])
     edges = sizes[pair_polygon]
     edge_pair = np.repeat(np.arange(len(pair_point)), edges)
-    corner = np.arange(len(edge_pair)) - np.repeat(np.cumsum(edges) - edges, edges)
-    start = first_vertex[pair_polygon][edge_pair]
-    a = vertices[start + corner]
-    b = vertices[start + (corner + 1) % sizes[pair_polygon][edge_pair]]
-    px, py = points[pair_point][edge_pair, 0], points[pair_point][edge_pair, 1]
-    ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+    edge = np.repeat(first_vertex[pair_polygon], edges) + np.arange(len(edge_pair)) \
+        - np.repeat(np.cumsum(edges) - edges, edges)
+    py = points[pair_point[edge_pair], 1]
+    spans = (edge_low[edge] <= py) & (py <= edge_high[edge])
+    edge_pair, edge, py = edge_pair[spans], edge[spans], py[spans]
+    px = points[pair_point[edge_pair], 0]
+    ax, ay, bx, by = vertices[edge, 0], vertices[edge, 1], following[edge, 0], following[edge, 1]
     cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
     on_edge = ((cross == 0) & (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
                & (py >= np.minimum(ay, by)) & (py <= np.maximum(ay, by)))

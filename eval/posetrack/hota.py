@@ -49,11 +49,10 @@ class SequenceMatches:
 def sequence_fields(matches: SequenceMatches) -> dict[str, np.ndarray]:
     """Every field of one sequence: (19, 16) per alpha and column, the (0) fields (16,)."""
     tp_mask = matches.sim[None] >= ALPHAS[:, None] - _EPS  # (19, M)
-    joint_hot = np.zeros((len(matches.joint), NUM_JOINTS))
-    joint_hot[np.arange(len(matches.joint)), matches.joint] = 1.0
-    tp = tp_mask @ joint_hot
+    tp = _per_joint(tp_mask, matches.joint)
     fields = {"HOTA_TP": tp, "HOTA_FN": matches.missed[None] - tp, "HOTA_FP": matches.predicted[None] - tp,
-              "LocA": np.maximum(1e-10, (tp_mask * matches.sim[None]) @ joint_hot) / np.maximum(1e-10, tp)}
+              "LocA": np.maximum(1e-10, _per_joint(tp_mask * matches.sim[None], matches.joint))
+              / np.maximum(1e-10, tp)}
     fields.update(_association(matches, tp_mask, tp))
     fields.update(_derived(fields))
     return _with_totals(fields)
@@ -76,11 +75,9 @@ def _association(matches: SequenceMatches, tp_mask: np.ndarray, tp: np.ndarray) 
     union = np.maximum(1.0, gt_count + pred_count - match_count)
     squared = match_count ** 2
     per_tp = np.maximum(1.0, tp)
-    key_hot = np.zeros((len(keys), NUM_JOINTS))
-    key_hot[np.arange(len(keys)), key_joint] = 1.0
-    result = {"AssA": (squared / union) @ key_hot / per_tp,
-              "AssRe": (squared / np.maximum(1.0, gt_count)) @ key_hot / per_tp,
-              "AssPr": (squared / np.maximum(1.0, pred_count)) @ key_hot / per_tp}
+    result = {"AssA": _per_joint(squared / union, key_joint) / per_tp,
+              "AssRe": _per_joint(squared / np.maximum(1.0, gt_count), key_joint) / per_tp,
+              "AssPr": _per_joint(squared / np.maximum(1.0, pred_count), key_joint) / per_tp}
     # FragA: runs of one GT id matched to one predicted id, frames where it is unmatched not ending a run.
     order = np.lexsort((matches.gt, matches.joint))  # stable: frame order within a GT id and joint
     cells, weights = [], []
@@ -100,6 +97,13 @@ def _association(matches: SequenceMatches, tp_mask: np.ndarray, tp: np.ndarray) 
                             np.concatenate(weights or [np.zeros(0)]), minlength=NUM_ALPHAS * NUM_JOINTS)
     result["FragA"] = fragments.reshape(NUM_ALPHAS, NUM_JOINTS) / per_tp
     return result
+
+
+def _per_joint(values: np.ndarray, joint: np.ndarray) -> np.ndarray:
+    """(19, 15): the sums of ``values`` (19, M) over the M items of each joint column ``joint`` (M,)."""
+    cells = np.arange(NUM_ALPHAS)[:, None] * NUM_JOINTS + joint[None]
+    return np.bincount(cells.ravel(), values.ravel().astype(np.float64),
+                       minlength=NUM_ALPHAS * NUM_JOINTS).reshape(NUM_ALPHAS, NUM_JOINTS)
 
 
 def _derived(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
