@@ -21,7 +21,7 @@ from eval.errors import EvalError
 from eval.posetrack.ap import Detections, average_precision
 from eval.posetrack.mot import MotCounts
 from eval.posetrack.read import read_folder
-from eval.posetrack.sequence import MAX_LISTED, SequenceScore, listing, score_sequence
+from eval.posetrack.sequence import MAX_LISTED, SequenceScore, score_sequence, shared_sequences
 from eval.posetrack.types import Sequence
 from pose.skeleton import POSEVAL_GROUPS, POSEVAL_JOINTS
 
@@ -115,10 +115,7 @@ def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
     """``evaluate`` at each joint-score threshold (None: keep every joint), sharing the reading,
     pairing, ignore regions and distances, which do not depend on the threshold."""
     limits = np.array([-np.inf if value is None else value for value in thresholds], dtype=np.float64)
-    common = [name for name in gt if name in pred]
-    if not common:
-        raise EvalError(f"the ground truth ({_some(gt)}) and the predictions ({_some(pred)}) have no "
-                        "sequence in common; prediction files must carry the ground-truth file names.")
+    common, unpaired = shared_sequences(gt, pred)
     shared = []
     for name in common:
         problems = pred[name].problems
@@ -126,14 +123,7 @@ def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
         if len(problems) > MAX_LISTED:
             shared.append(f"{name}: {len(problems) - MAX_LISTED} more problem(s) like these; "
                           "python -m eval check-submission lists them all.")
-    missing = [name for name in gt if name not in pred]
-    if missing:
-        shared.append(f"{len(missing)} sequence(s) have no prediction file and count as all missed: "
-                      f"{listing(missing)}.")
-    extra = [name for name in pred if name not in gt]
-    if extra:
-        shared.append(f"{len(extra)} prediction file(s) match no ground-truth sequence and are ignored: "
-                      f"{listing(extra)}.")
+    shared += unpaired
     warnings = [list(shared) for _ in limits]
     scored: dict[str, SequenceScore] = {}
     for name in gt:
@@ -165,11 +155,6 @@ def _scores(ap: tuple[np.ndarray, np.ndarray, np.ndarray], row: int, counts: Mot
     mot = counts.metrics() if counts is not None else dict.fromkeys(METRICS[1:])
     values.update(mot)
     return Scores(values, ap[1][row], ap[2][row], counts)
-
-
-def _some(sequences: dict) -> str:
-    names = list(sequences)
-    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") if names else "none"
 
 
 def format_tables(result: PoseTrackResult) -> str:

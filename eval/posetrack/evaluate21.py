@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from eval.errors import EvalError
 from eval.posetrack.frames21 import Prepared, prepare, score
 from eval.posetrack.hota import FIELDS, combine, printed, sequence_fields
 from eval.posetrack.read import read_folder
-from eval.posetrack.sequence import listing
+from eval.posetrack.sequence import listing, shared_sequences
 from eval.posetrack.types import Sequence
 from eval.posetrack.validate import posetrack21_problems
 from pose.skeleton import POSETRACK21_JOINTS
@@ -67,30 +68,19 @@ def evaluate21_folders(gt_dir: str | os.PathLike, pred_dir: str | os.PathLike,
 
 
 def sweep21(gt: dict[str, Sequence], pred: dict[str, Sequence],
-            thresholds: list[float | None]) -> list[HotaResult]:
+            thresholds: Iterable[float | None]) -> list[HotaResult]:
     """Keypoint HOTA at each joint-score threshold (None keeps every joint; a joint under the threshold is
     scored as if absent), sharing reading, checks, ignore regions and similarities across thresholds.
 
     EvalError (one sentence) for malformed files, which the kit would crash on.
     """
-    common = [name for name in gt if name in pred]
-    if not common:
-        raise EvalError(f"the ground truth ({listing(list(gt))}) and the predictions ({listing(list(pred))}) "
-                        "have no sequence in common; prediction files must carry the ground-truth file names.")
-    for name, sequence in gt.items():
-        _refuse(posetrack21_problems(sequence, is_gt=True), "ground-truth")
+    common, unpaired = shared_sequences(gt, pred, " (the official kit stops)")
+    for truth in gt.values():
+        _refuse(posetrack21_problems(truth, is_gt=True), "ground-truth")
     for name in common:
         _refuse(posetrack21_problems(pred[name], gt[name]), "prediction")
     prepared = {name: prepare(gt[name], pred.get(name)) for name in gt}
-    shared = _ground_truth_warnings(gt, prepared)
-    missing = [name for name in gt if name not in pred]
-    if missing:
-        shared.append(f"{len(missing)} sequence(s) have no prediction file and count as all missed (the official "
-                      f"kit stops): {listing(missing)}.")
-    extra = [name for name in pred if name not in gt]
-    if extra:
-        shared.append(f"{len(extra)} prediction file(s) match no ground-truth sequence and are ignored: "
-                      f"{listing(extra)}.")
+    shared = _ground_truth_warnings(gt, prepared) + unpaired
     results = []
     for threshold in thresholds:
         warnings = list(shared)

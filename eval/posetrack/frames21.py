@@ -47,7 +47,7 @@ class _Persons:
             xy = np.where(pruned[..., None], 0.0, xy)
         xy = np.where(inside[..., None], 0.0, xy)
         has = (xy > 0).all(axis=-1)
-        dropped = self.polygons & (inside.all(axis=1) | (xy <= 0).all(axis=-1).all(axis=1))
+        dropped = self.polygons & (np.all(inside, axis=1) | np.all(xy <= 0, axis=(1, 2)))
         return ~dropped, has & ~dropped[:, None]
 
 

@@ -135,11 +135,12 @@ def _with_totals(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def combine(sequences: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The kit's totals over sequences: counts summed, association and LocA weighted by HOTA_TP, the
     other fields derived again from those, column by column (the Total column included)."""
-    combined = {name: sum(fields[name] for fields in sequences) for name in COUNTS}
+    combined = {name: np.sum([fields[name] for fields in sequences], axis=0) for name in COUNTS}
     tp = combined["HOTA_TP"]
     for name in ASSOCIATION:
-        combined[name] = sum(fields[name] * fields["HOTA_TP"] for fields in sequences) / np.maximum(1.0, tp)
-    located = sum(fields["LocA"] * fields["HOTA_TP"] for fields in sequences)
+        weighted = np.sum([fields[name] * fields["HOTA_TP"] for fields in sequences], axis=0)
+        combined[name] = weighted / np.maximum(1.0, tp)
+    located = np.sum([fields["LocA"] * fields["HOTA_TP"] for fields in sequences], axis=0)
     combined["LocA"] = np.maximum(1e-10, located) / np.maximum(1e-10, tp)
     combined.update(_derived(combined))
     return _with_zero_alpha(combined)
