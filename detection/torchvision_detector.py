@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 from torchvision.models import WeightsEnum
 
+from common.torchvision_weights import load_torchvision_weights
 from detection.errors import DetectionError
 from detection.protocol import FrameKey
 from detection.threaded_roi_pool import ThreadedRoIPool
-from common.torchvision_weights import load_torchvision_weights
 from pose.errors import PoseError
 from pose.runtime.choice import resolve_precision, resolve_runtime
 
@@ -90,7 +90,8 @@ class TorchvisionDetector:
 
             compile_for_openvino(self.model, precision=self.precision, threads=threads)
         if self.device.type == "cpu" and hasattr(self.model, "roi_heads"):
-            self.model.roi_heads.box_roi_pool = ThreadedRoIPool(self.model.roi_heads.box_roi_pool, threads)
+            roi_heads = self.model.get_submodule("roi_heads")
+            roi_heads.box_roi_pool = ThreadedRoIPool(roi_heads.get_submodule("box_roi_pool"), threads)
         self.score_threshold = float(score_threshold)
         self.min_box_size = float(min_box_size)
         self.batch_size = int(batch_size)

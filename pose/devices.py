@@ -13,7 +13,7 @@ def resolve_device(name: torch.device | str) -> torch.device:
     any other name is checked, so that asking for CUDA on a machine without it says so at once."""
     if str(name) == "auto":
         if torch.cuda.is_available():
-            return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
+            return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
         return torch.device("cpu")
     try:
         chosen = torch.device(name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ _FULL_DTYPES = (torch.float32, torch.float64)
 _TORCH_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
-def load_network(config_source: ConfigSource, weights: Optional[str | os.PathLike] = None
+def load_network(config_source: ConfigSource, weights: str | os.PathLike | None = None
                  ) -> tuple[HRNet, ModelConfig]:
     """The HRNet of a model config with `weights` (a path or a registry name) loaded strictly when
     given, and the config with the keypoint set those weights were trained for."""
@@ -100,14 +100,15 @@ class PoseEstimator:
         # channels_last measured faster in float32 (tiny and W32 HRNet, 2-core CPU), not in float64.
         self._memory_format = (torch.channels_last if self._input_dtype == torch.float32
                                and self.runtime == "torch" else torch.contiguous_format)
-        model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)
+        # torch's typed overloads of Module.to omit memory_format, which Module.to accepts
+        model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)  # type: ignore[call-overload]
         self.model = model if self.runtime == "torch" else self._compiled(model, threads)
         self.codec = HeatmapCodec(config.image_size, config.heatmap_size, config.sigma)
         self._flip_permutation = self.keypoint_set.flip_permutation()
 
     @classmethod
-    def from_config(cls, config_source: ConfigSource, weights: Optional[str | os.PathLike] = None,
-                    **kwargs) -> "PoseEstimator":
+    def from_config(cls, config_source: ConfigSource, weights: str | os.PathLike | None = None,
+                    **kwargs) -> PoseEstimator:
         """Build the HRNet of a model config and, when ``weights`` (a path or a registry name) is
         given, load it strictly; keyword arguments go to the constructor."""
         return cls(*load_network(config_source, weights), **kwargs)

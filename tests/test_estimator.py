@@ -14,13 +14,13 @@ import pytest
 import torch
 import yaml
 
-from pose.state_dict import load_checkpoint
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
 from pose.errors import PoseError
 from pose.estimator import PoseEstimator
 from pose.heatmaps import flip_average
 from pose.hrnet import build_model
 from pose.skeleton import COCO
+from pose.state_dict import load_checkpoint
 
 # Boxes on the frame, the last reaching past its left and bottom edges. With the tiny random model
 # every joint's argmax and refinement step is decided by a margin > 1e-4 (checked below), far above

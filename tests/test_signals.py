@@ -34,12 +34,10 @@ def test_first_signal_interrupts_and_later_ones_are_counted():
 
 def test_a_deferred_block_finishes_before_the_signal_is_raised():
     finished = []
-    with stop_on_signals():
-        with pytest.raises(Terminated):
-            with deferred_signals():
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(0.05)
-                finished.append(True)
+    with stop_on_signals(), pytest.raises(Terminated), deferred_signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        finished.append(True)
     assert finished == [True]
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 import configs
 from common import config as common_config
@@ -139,7 +139,7 @@ def _build(layer: Mapping[str, Any], origin: str) -> TrackConfig:
         missing = [f.name for f in dataclasses.fields(section_type) if f.name not in values]
         if missing:
             raise TrackerError(f"{origin}: section {section_field.name!r} lacks the keys {', '.join(missing)}.")
-        sections[section_field.name] = section_type(**{key: None for key in values})
+        sections[section_field.name] = section_type(**dict.fromkeys(values))
     return merge(TrackConfig(**sections), layer, origin)
 
 

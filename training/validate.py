@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from common.jsonio import read_json
 from eval.coco import evaluate_keypoints, rescore_and_nms
 from pose.config import ModelConfig
 from pose.crops import PIXEL_STD
 from pose.datasets.dataset import read_rgb
 from pose.datasets.records import PersonRecord
-from common.jsonio import read_json
-from training.errors import TrainingError
 from pose.estimator import PoseEstimator
+from training.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
