@@ -21,8 +21,8 @@ import torch
 import detection
 import flow
 from bench.machine import emit
+from common.runtime import cpu_has_bf16
 from flow.dis import PRESETS
-from pose.runtime.choice import cpu_has_bf16
 
 SHIFT = (2.3, -1.1)
 SIZES = {"1280x720": (1280, 720), "640x360": (640, 360)}
@@ -90,7 +90,7 @@ def bench_detectors(rng: np.random.Generator, seconds: float) -> dict:
         for runtime, precision, batch in runs:
             torch.manual_seed(0)
             detector = detection.create(name, weights=None, batch_size=batch,
-                                        runtime="torch" if runtime == "plain" else runtime, precision=precision)
+                                        engine="torch" if runtime == "plain" else runtime, precision=precision)
             if runtime == "plain":  # torchvision's own single-core RoIAlign back
                 detector.model.roi_heads.box_roi_pool = detector.model.roi_heads.box_roi_pool.pool
             frames = [frame] * batch

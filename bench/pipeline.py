@@ -99,6 +99,7 @@ def worker(name: str) -> dict:
 
     import detection
     import flow
+    from common.runtime import Runtime
     from pose.estimator import PoseEstimator
     from tracker.config import load_track_config, resolve_config_path
     from tracker.runner import Models, configure_threads, track_video
@@ -112,12 +113,12 @@ def worker(name: str) -> dict:
     config = load_track_config(preset=preset, overrides=overrides)
     threads = configure_threads(config.runtime.threads, "cpu")
     torch.manual_seed(0)  # the same random HRNet in every run
-    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, device="cpu",
-                                          runtime=engine, threads=threads)
+    runtime = Runtime.resolve("cpu", engine, "auto", threads)
+    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, runtime=runtime)
     estimator.model = forward = _TimedNetwork(estimator.model)
     detector, persons = None, PERSONS
     if preset is not None:  # the preset's detector, random weights, its forward run and timed
-        detector = detection.create(config.detection.detector, weights=None, runtime=engine, threads=threads)
+        detector = detection.create(config.detection.detector, weights=None, runtime=runtime)
         persons = CROWD
 
     rss_at = {}
@@ -155,7 +156,7 @@ def worker(name: str) -> dict:
                 - (stages.get("detect", 0.0) if detector is not None else 0.0))
     return {
         "frames": summary.frames, "persons": summary.persons, "flip": flip, "threads": threads,
-        "runtime": estimator.runtime, "precision": estimator.precision,
+        "runtime": runtime.engine, "precision": runtime.precision,
         "detector": config.detection.detector if detector is not None else "none: fixed boxes",
         "warmup_s": round(warmup, 3),
         "fps": round(summary.frames / summary.seconds, 3), "wall_s": round(summary.seconds, 3),

@@ -18,7 +18,7 @@ import configs
 from common import config as common_config
 from common.config import within
 from common.jsonio import read_yaml
-from pose.runtime.choice import PRECISIONS, RUNTIMES
+from common.runtime import ENGINES, PRECISIONS
 from tracker.errors import TrackerError
 
 CONFIG_DIR = Path(configs.__file__).resolve().parent
@@ -94,7 +94,7 @@ class RuntimeOptions:
     """Device, network runtime and precision, frame range and threads."""
 
     device: str
-    engine: str = field(metadata=within(choices=RUNTIMES, note=" (--runtime)"))
+    engine: str = field(metadata=within(choices=ENGINES, note=" (--runtime)"))
     precision: str = field(metadata=within(choices=PRECISIONS, note=" (--precision)"))
     start: int = field(metadata=within(0, note=" (--start)"))
     end: int | None = field(metadata=within(1, note=" (--end)"))

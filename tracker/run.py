@@ -24,7 +24,7 @@ import detection
 import flow
 from common.cli import run_cli
 from common.config import parse_overrides
-from pose.runtime.choice import PRECISIONS, RUNTIMES
+from common.runtime import ENGINES, PRECISIONS
 from tracker.config import PRESETS
 from tracker.errors import TrackerError
 
@@ -99,11 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=int, metavar="I", help="first frame index")
     parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index")
     parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame")
-    parser.add_argument("--runtime", choices=RUNTIMES, help="network runtime: auto (default: OpenVINO on a CPU, "
+    parser.add_argument("--runtime", choices=ENGINES, help="network runtime: auto (default: OpenVINO on a CPU, "
                                                             "torch on CUDA), torch or openvino")
     parser.add_argument("--precision", choices=PRECISIONS, help="auto (default: bf16 on OpenVINO where the CPU "
-                                                                "has AMX or AVX-512 bf16, else fp32), fp32, bf16, "
-                                                                "fp16 (CUDA)")
+                                                                "has AMX or AVX-512 bf16, fp16 on CUDA, else fp32), "
+                                                                "fp32, bf16, fp16 (CUDA)")
     parser.add_argument("--threads", type=int, metavar="N", help="threads for torch, OpenCV and OpenVINO "
                                                                  "(default 0: every core; 1 on a busy machine)")
     parser.add_argument("--resume", action="store_true",

@@ -21,12 +21,12 @@ from tqdm import tqdm
 import detection
 import flow
 from common.errors import UserError
+from common.runtime import Runtime, resolve_device
 from common.signals import deferred_signals
 from detection.precomputed import PrecomputedDetections
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
-from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
@@ -92,13 +92,13 @@ def build_models(config: TrackConfig, device: str) -> Models:
     pose_config = resolve_config_path(config.pose.config)
     model_config = load_model_config(pose_config)
     weights = config.pose.weights or default_weights(pose_config)
-    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
-                "threads": torch.get_num_threads()}  # the count configure_threads chose
-    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size, **networks)
+    runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
+                              torch.get_num_threads(), error=TrackerError)  # the count configure_threads chose
+    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
+                                          batch_size=config.pose.batch_size, runtime=runtime)
     boxes: BoxSource = detections if detections is not None else detection.create(
-        config.detection.detector, device=device, score_threshold=config.detection.min_box_score, **networks)
-    return Models(estimator, boxes, flow.create(config.flow.name, device=device))
+        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime)
+    return Models(estimator, boxes, flow.create(config.flow.name, runtime=runtime))
 
 
 @dataclass
@@ -259,7 +259,7 @@ def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathL
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
     split) into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
-    device = str(resolve_device(config.runtime.device))
+    device = str(resolve_device(config.runtime.device, TrackerError))
     if videos and isinstance(videos[0], SplitSequence):
         check_whole_sequences(config)
         videos = my_share(videos)
