@@ -4,6 +4,7 @@ hrtrack scores valid ground truth the kit cannot, and the HOTA threshold sweep e
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -230,3 +231,17 @@ def test_prune_keeps_the_kit_layout_and_old_spellings_still_work(public, tmp_pat
     assert "3 file(s) checked: ready to upload." in capsys.readouterr().out
     assert main(["prune", "--kpt-thr", "0.5", "--pred", str(pred), str(pred), str(tmp_path / "x")]) == 1
     assert "give the folder once" in error_line(capsys)
+
+
+def test_the_readme_states_what_the_hota_sweep_prints(public, capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    part = readme[readme.index("\n### PoseTrack21\n"):]
+    part = part[:part.index("\n## ")]
+    sweep_line = next(line for line in part.splitlines() if line.startswith("python -m eval sweep --metric hota"))
+    arguments = sweep_line.replace("../shared/reference", str(public.parents[1])).split()[3:]
+    assert main(arguments) == 0
+    printed = capsys.readouterr().out
+    claim = re.search(r"`(best HOTA: [^`]+)`", part).group(1)
+    assert claim in printed
+    threshold = claim.split()[-1]
+    assert f"--kpt-thr {threshold} " in part and f"--kpt-thr {threshold} --pred" in part  # the later commands use it
