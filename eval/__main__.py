@@ -72,7 +72,7 @@ def _posetrack21_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="also write every number (percent; counts as integers) to "
                                                       "this file")
     parser.add_argument("--per-sequence", action="store_true",
-                        help="also print the Count table and the main totals per sequence")
+                        help="also print each sequence's Count row and main totals")
     parser.add_argument("--kpt-thr", type=_threshold, metavar="T", help=f"{_KPT_THR_NOTE} (default: keep all)")
 
 

@@ -117,7 +117,7 @@ FRAME = "frame images/val/012834_mpii_test/000005.jpg"
                                                             "decimal"),
     (lambda d: labelled_annotation(d).update(track_id="7"), f"{FRAME}, person 0: track_id '7' is not an integer"),
     (lambda d: labelled_annotation(d).update(image_id=123), "012834_mpii_test.json: annotation"),
-    (lambda d: drop_last_image(d), "012834_mpii_test.json: lists 9 images, the ground truth 10"),
+    (drop_last_image, "012834_mpii_test.json: lists 9 images, the ground truth 10"),
     (lambda d: d["images"].insert(1, d["images"].pop(0)), "012834_mpii_test.json: image 0 has id 10128340001"),
 ])
 def test_malformed_predictions_are_one_sentence(public, tmp_path, capsys, change, expected):

@@ -99,5 +99,5 @@ def sweep_json(thresholds: list[float], results: list[PoseTrackResult] | None,
         found = best(thresholds, rows, metric)
         best_of[metric] = None if found is None else {"kpt_thr": found[0], "total": found[1]}
     texts = [text for result in (results or []) + (hota or []) for text in result.warnings]
-    return {"unit": "percent", "thresholds": [{"kpt_thr": threshold, **row} for threshold, row in zip(thresholds, rows)],
-            "best": best_of, "warnings": list(dict.fromkeys(texts))}
+    per_threshold = [{"kpt_thr": threshold, **row} for threshold, row in zip(thresholds, rows)]
+    return {"unit": "percent", "thresholds": per_threshold, "best": best_of, "warnings": list(dict.fromkeys(texts))}
