@@ -245,3 +245,10 @@ def test_the_readme_states_what_the_hota_sweep_prints(public, capsys):
     assert claim in printed
     threshold = claim.split()[-1]
     assert f"--kpt-thr {threshold} " in part and f"--kpt-thr {threshold} --pred" in part  # the later commands use it
+
+
+def test_a_file_that_is_no_sequence_in_the_ground_truth_is_one_sentence(public, tmp_path, capsys):
+    case = copy_case(public, "p1_exact_gt", tmp_path / "case")
+    (case / "gt" / "notes.json").write_text('{"author": "me"}')
+    assert main(["posetrack21", "--gt", str(case / "gt"), "--pred", str(case / "pred")]) == 1
+    assert "notes.json: has no 'images' list" in error_line(capsys)

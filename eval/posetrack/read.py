@@ -89,7 +89,8 @@ class _Reader:
         slots = self.keypoint_slots(data.get("categories"))
         images = data.get("images")
         if not isinstance(images, list):
-            self.problem("", "has no 'images' list (PoseTrack 2018) and no 'annolist' (PoseTrack 2017).")
+            self.problem("", "has no 'images' list (PoseTrack 2018) and no 'annolist' (PoseTrack 2017).",
+                         malformed=True)
             images = []
         frames: list[Frame] = []
         by_id: dict[Any, Frame] = {}
