@@ -91,7 +91,7 @@ def sweep21(gt: dict[str, Sequence], pred: dict[str, Sequence],
             fields.append(values)
             per_sequence[sequence.name] = printed(values)
             count[sequence.name] = scored.count
-            warnings += _quirk_warnings(sequence.name, scored.empty_frames, scored.count["Dets"],
+            warnings += _quirk_warnings(sequence.name, scored.empty_frames, scored.count,
                                         sequence.ground_truth_only)
         count["COMBINED"] = {key: sum(row[key] for row in count.values()) for key in COUNT_FIELDS + ("Frames",)}
         results.append(HotaResult(printed(combine(fields)), per_sequence, count, warnings))
@@ -112,6 +112,8 @@ def _ground_truth_warnings(gt: dict[str, Sequence], prepared: dict[str, Prepared
     warnings = []
     for name, sequence in gt.items():
         labelled = [frame for frame in sequence.frames if frame.is_labeled]
+        if not labelled:
+            warnings.append(f"sequence {name}: no image is labelled (is_labeled), so it adds nothing to the totals.")
         empty = [frame.file_name for frame in labelled if not frame.persons]
         if empty:
             warnings.append(f"sequence {name}: {len(empty)} labelled frame(s) have no ground-truth person "
@@ -129,10 +131,10 @@ def _ground_truth_warnings(gt: dict[str, Sequence], prepared: dict[str, Prepared
     return warnings
 
 
-def _quirk_warnings(name: str, empty_frames: list[str], detections: int, ground_truth_only: bool) -> list[str]:
-    if ground_truth_only:
+def _quirk_warnings(name: str, empty_frames: list[str], count: dict[str, int], ground_truth_only: bool) -> list[str]:
+    if ground_truth_only or not count["GT_Dets"]:
         return []
-    if not detections:
+    if not count["Dets"]:
         return [f"sequence {name}: no predicted person on any labelled frame, so every ground-truth joint counts "
                 "as missed and its LocA is 100, as the official kit reports it (Q7)."]
     if empty_frames:
