@@ -6,10 +6,15 @@ default, never loads torch.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flow.errors import FlowError
 from flow.protocol import FlowEstimator
 
-__all__ = ["FlowError", "FlowEstimator", "NAMES", "PTLFLOW_PREFIX", "create"]
+if TYPE_CHECKING:
+    from common.weight_files import WeightFile
+
+__all__ = ["FlowError", "FlowEstimator", "NAMES", "PTLFLOW_PREFIX", "create", "weight_file"]
 
 PTLFLOW_PREFIX = "ptlflow:"
 """`ptlflow:<model>` (e.g. `ptlflow:flownet2`) picks a model of the optional ptlflow package."""
@@ -41,3 +46,16 @@ def create(name: str = "dis", *, device: str = "cpu", **options) -> FlowEstimato
 
         return PtlflowFlow(name[len(PTLFLOW_PREFIX):], device=device, **options)
     raise FlowError(f"unknown flow backend {name!r}; choose one of {', '.join(NAMES)}.")
+
+
+def weight_file(name: str, weights: str = "DEFAULT") -> "WeightFile | None":
+    """The file `create(name, weights=weights)` loads from torchvision's cache, or None for a backend without
+    weights of ours (DIS, none; ptlflow fetches its own checkpoints)."""
+    if name not in _NETWORKS:
+        return None
+    from torchvision.models import optical_flow as tv
+
+    from common.torchvision_weights import torchvision_weight_file
+
+    return torchvision_weight_file(getattr(tv, _NETWORKS[name][1])[weights], name=name, kind="flow",
+                                   alternative="pass --flow dis (no weights)")

@@ -13,7 +13,7 @@ from tracker.outputs.joint_angles import joint_angles
 from tracker.outputs.posetrack_file import to_posetrack18
 from tracker.outputs.render import track_colour
 from tracker.run import build_parser, overrides_from
-from tracker.runner import default_weights
+from tracker.preflight import default_weights
 from tracker.outputs.smoothing import PoseSmoother
 
 

@@ -26,7 +26,6 @@ from pose.config import load_model_config
 from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
-from pose.weights_registry import preferred_weights
 from common.errors import UserError
 from common.signals import deferred_signals
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
@@ -37,22 +36,24 @@ from tracker.posetrack.split import SplitSequence
 from tracker.outputs.render import RenderOptions
 from tracker import resume as resume_state
 from tracker.core.timing import StageTimer
+from tracker.preflight import check_weights, pose_weights, warn_if_busy
 from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
-WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 
 
 def configure_threads(requested: int, device: str) -> int:
     """Set torch's intra-op and OpenCV's thread counts; returns torch's.
 
-    On CPU the automatic choice is every core of this process's share (cores / ranks on this node).
+    On CPU the automatic choice is every core of this process's share (cores / ranks on this node); when other
+    processes keep those cores busy, one log line suggests fewer.
     """
     ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
     threads = requested or (share if device == "cpu" else 1)
+    if not requested and device == "cpu":
+        warn_if_busy(threads, ranks_here)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     return threads
@@ -62,14 +63,6 @@ def my_share(inputs: list[T]) -> list[T]:
     """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     return inputs[rank::world]
-
-
-def default_weights(pose_config: str) -> str:
-    """The registry name of the preferred weights for a model config in configs/."""
-    name = preferred_weights(pose_config, WEIGHT_TAGS)
-    if name is not None:
-        return name
-    raise TrackerError(f"no known weights fit the model config {pose_config}; pass --pose-weights PATH.")
 
 
 @dataclass
@@ -85,12 +78,12 @@ def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names.
 
     Files the user gave are read first (detections, the model config), so a bad one is reported
-    before weights are looked up or downloaded.
+    before weights are looked up; then every weights file is found or fetched before any model loads.
     """
     detections = detection.from_file(config.detection.detections) if config.detection.detections else None
-    pose_config = resolve_config_path(config.pose.config)
-    model_config = load_model_config(pose_config)
-    weights = config.pose.weights or default_weights(pose_config)
+    model_config = load_model_config(resolve_config_path(config.pose.config))
+    check_weights(config)
+    weights = pose_weights(config)
     networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
                 "threads": torch.get_num_threads()}  # the count configure_threads chose
     estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
