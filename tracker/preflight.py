@@ -72,7 +72,7 @@ def busy_machine_hint(threads: int, ranks: int = 1) -> str | None:
     if suggested >= threads:
         return None
     return (f"the machine is busy (load {load:.1f} on {cores} cores, about {free:.1f} free for this run), so "
-            f"{threads} threads would wait for each other; --threads {suggested} is likely faster")
+            f"{threads} threads would wait for each other; --threads {suggested} (runtime.threads) is likely faster")
 
 
 def warn_if_busy(threads: int, ranks: int = 1) -> None:

@@ -245,11 +245,11 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict, *,
-                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
-                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict | list, *,
+              config_file: str | None = None, preset: str | None = None, progress: bool = False,
+              quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> list[VideoSummary]:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
-    split) into `output`; returns the exit status. Thread counts are restored after."""
+    split) into `output`; returns each video's summary (printed unless `quiet`). Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device))
     if videos and isinstance(videos[0], SplitSequence):
@@ -262,17 +262,28 @@ def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathL
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
     configure_threads(config.runtime.threads, device)
+    summaries = []
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress, render=render, resume=resume)
+            summaries.append(track_video(video, models, config, out_dir, progress=progress, render=render,
+                                         resume=resume))
             if not quiet:
-                print(summary.line())
+                print(summaries[-1].line())
     finally:
         torch.set_num_threads(previous[0])
         cv2.setNumThreads(previous[1])
+    return summaries
+
+
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict | list, *,
+                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
+                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+    """`track_all` for the command line: ends with the folder the results are in; returns the exit status."""
+    track_all(videos, output, overrides, config_file=config_file, preset=preset, progress=progress, quiet=quiet,
+              render=render, resume=resume)
     if not quiet:
-        print(f"results saved in {out_dir.resolve()}")
+        print(f"results saved in {Path(output).resolve()}")
     return 0
 
 
