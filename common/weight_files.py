@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common.download import TransferFailed, fetch
 
-__all__ = ["WeightFile", "Unavailable", "fetch_missing", "missing_message", "describe"]
+__all__ = ["Unavailable", "WeightFile", "describe", "fetch_missing", "missing_message"]
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,8 @@ def missing_message(failed: list[Unavailable]) -> str:
         return f"{named(item.file)} is missing and could not be fetched because {item.reason}; {remedy(item.file)}."
     reasons = {item.reason for item in failed}
     shared = f" because {failed[0].reason}" if len(reasons) == 1 else ""
-    lines = [f"{len(failed)} weights files are missing and could not be fetched{shared}; put each in its folder, "
-             "or use the alternative:"]
+    lines = [(f"{len(failed)} weights files are missing and could not be fetched{shared}; put each in its folder, "
+              "or use the alternative:")]
     for item in failed:
         why = "" if shared else f" (not fetched because {item.reason})"
         lines.append(f"  {named(item.file)}{why}: {remedy(item.file)}")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from common.weight_files import WeightFile
     from detection.torchvision_detector import TorchvisionDetector
 
-__all__ = ["BoxSource", "DetectionError", "FrameKey", "NAMES", "PrecomputedDetections", "create", "from_file",
+__all__ = ["NAMES", "BoxSource", "DetectionError", "FrameKey", "PrecomputedDetections", "create", "from_file",
            "weight_file"]
 
 # detector name -> (torchvision builder, its weights enum), both in torchvision.models.detection
@@ -42,7 +42,7 @@ def _backend(name: str) -> tuple[str, str]:
     return _BACKENDS[name]
 
 
-def create(name: str = NAMES[0], **options) -> "TorchvisionDetector":
+def create(name: str = NAMES[0], **options) -> TorchvisionDetector:
     """The detector called `name` (one of NAMES), built with `options` (weights, device,
     score_threshold, min_box_size, batch_size, min_size, max_size; see TorchvisionDetector)."""
     builder, weights_enum = _backend(name)
@@ -53,7 +53,7 @@ def create(name: str = NAMES[0], **options) -> "TorchvisionDetector":
     return TorchvisionDetector(getattr(tv, builder), getattr(tv, weights_enum), **options)
 
 
-def weight_file(name: str, weights: str = "DEFAULT") -> "WeightFile":
+def weight_file(name: str, weights: str = "DEFAULT") -> WeightFile:
     """The file `create(name, weights=weights)` loads from torchvision's cache (`$TORCH_HOME/hub/checkpoints`)."""
     _, weights_enum = _backend(name)
     from torchvision.models import detection as tv

@@ -14,7 +14,7 @@ from flow.protocol import FlowEstimator
 if TYPE_CHECKING:
     from common.weight_files import WeightFile
 
-__all__ = ["FlowError", "FlowEstimator", "NAMES", "PTLFLOW_PREFIX", "create", "weight_file"]
+__all__ = ["NAMES", "PTLFLOW_PREFIX", "FlowError", "FlowEstimator", "create", "weight_file"]
 
 PTLFLOW_PREFIX = "ptlflow:"
 """`ptlflow:<model>` (e.g. `ptlflow:flownet2`) picks a model of the optional ptlflow package."""
@@ -48,7 +48,7 @@ def create(name: str = "dis", *, device: str = "cpu", **options) -> FlowEstimato
     raise FlowError(f"unknown flow backend {name!r}; choose one of {', '.join(NAMES)}.")
 
 
-def weight_file(name: str, weights: str = "DEFAULT") -> "WeightFile | None":
+def weight_file(name: str, weights: str = "DEFAULT") -> WeightFile | None:
     """The file `create(name, weights=weights)` loads from torchvision's cache, or None for a backend without
     weights of ours (DIS, none; ptlflow fetches its own checkpoints)."""
     if name not in _NETWORKS:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pose.config import CONFIG_DIR, ModelConfig, load_model_config
 from pose.errors import PoseError
 
-__all__ = ["WeightsEntry", "REGISTRY", "get_entry", "preferred_weights", "with_keypoint_set_of"]
+__all__ = ["REGISTRY", "WeightsEntry", "get_entry", "preferred_weights", "with_keypoint_set_of"]
 
 
 @dataclass(frozen=True)

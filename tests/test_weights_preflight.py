@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_download import _closed_port, server  # noqa: F401 - the 127.0.0.1 server fixture
 from torchvision.models import detection as tv_detection
 
 import common.weight_files
@@ -20,7 +21,6 @@ import tracker.run
 import tracker.weights
 from common.download import fetch as real_fetch
 from pose.weights_registry import REGISTRY
-from test_download import _closed_port, server  # noqa: F401 - the 127.0.0.1 server fixture
 from tracker.config import load_track_config
 from tracker.preflight import busy_machine_hint, needed_files
 from tracker.runner import configure_threads
@@ -165,7 +165,7 @@ def test_list_shows_every_file_of_every_preset(caches, capsys):
                                 (RCNN_V2, torch_folder, "the default settings, --preset accurate")):
         block = blocks[name]
         assert f"used by {users}" in block and f"folder  {folder}" in block
-        assert f"url     https://download." in block and f"/{name}" in block
+        assert "url     https://download." in block and f"/{name}" in block
         assert "MiB" in block and "only this prefix is published" in block
     assert "cached  yes" in blocks[MOBILENET] and "cached  no" in blocks[W32]
     assert "in no preset: --flow raft_small chooses it" in blocks[RAFT_SMALL]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {"track_video": "tracker.api", "TrackedVideo": "tracker.api"}
-__all__ = sorted(_EXPORTS)
+__all__ = ["TrackedVideo", "track_video"]
 
 
 def __getattr__(name: str):
