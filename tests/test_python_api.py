@@ -1,7 +1,8 @@
 """The README's Python API examples run as printed, and `tracker.track_video` tracks a whole video from Python.
 
 The examples are read out of README.md (the indented block after each `<!-- python, run by ... -->` line) and run
-in a fresh interpreter from a folder laid out as the checkout is, with `../shared/reference/` beside it.
+in a fresh interpreter from a folder laid out as the checkout is, with `../shared/reference/` beside it
+(`tests/readme_commands.py`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from readme_commands import checkout_copy  # tests/readme_commands.py
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- python, run by tests/test_python_api.py -->"
@@ -33,14 +35,8 @@ def readme_examples() -> list[str]:
 
 @pytest.fixture
 def checkout(tmp_path, reference_dir) -> Path:
-    """A working folder like the checkout's root: `examples/` in it and the reference data at `../shared/reference`
-    (links), so that outputs land in the test's own folder."""
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "reference").symlink_to(Path(reference_dir).resolve())
-    root = tmp_path / "checkout"
-    root.mkdir()
-    (root / "examples").symlink_to(ROOT / "examples")
-    return root
+    """A folder laid out as the checkout, with the reference data beside it, so outputs land in the test's own."""
+    return checkout_copy(tmp_path, Path(reference_dir).resolve())
 
 
 def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
