@@ -213,3 +213,27 @@ def test_the_hint_shares_the_free_cores_among_the_ranks(monkeypatch):
     assert busy_machine_hint(16) is not None and "--threads 14 " in busy_machine_hint(16)
     assert "--threads 7 " in busy_machine_hint(8, ranks=2)
     assert busy_machine_hint(7, ranks=2) is None
+
+
+def test_a_file_without_download_and_unreachable_ones_each_say_why(caches, offline, capsys, reference_dir, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.chdir(ROOT)
+    status = tracker.run.main([str(reference_dir / CLIP), "--preset", "fast", "--pose-weights",
+                               "hrnet_w32_256x192.coco_official", "-o", str(tmp_path / "out"), "--quiet"])
+    lines = capsys.readouterr().err.strip().splitlines()[-3:]
+    assert status == 1 and lines[0].startswith("error: 2 weights files are missing and could not be fetched;")
+    assert "pose_hrnet_w32_256x192.pth" in lines[1] and "there is no direct download" in lines[1]
+    assert "get it from the official HRNet model zoo" in lines[1] and "drive.google.com" in lines[1]
+    assert MOBILENET in lines[2] and "the server could not be reached" in lines[2]
+
+
+def test_a_server_that_cannot_be_reached_is_tried_once(caches, offline, monkeypatch):
+    tried = []
+    closed_port_fetch = common.weight_files.fetch
+    monkeypatch.setattr(common.weight_files, "fetch", lambda url, *args, **kwargs: (
+        tried.append(url), closed_port_fetch(url, *args, **kwargs))[1])
+    config = load_track_config(preset="fast", overrides={"flow": {"name": "raft_small"}})
+    failed = common.weight_files.fetch_missing(needed_files(config))
+    assert [item.file.file_name for item in failed] == [W32, MOBILENET, RAFT_SMALL]
+    assert [url.rsplit("/", 1)[-1] for url in tried] == [W32, MOBILENET]  # RAFT is on the detector's server
+    assert failed[1].reason == failed[2].reason
