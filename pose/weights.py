@@ -18,8 +18,9 @@ def weight_file(name: str, option: str = "--pose-weights PATH") -> WeightFile:
     """The file of the registry entry `name` in `weights_dir()`; `option` is the command-line way to give a path
     instead. Its size is estimated from the network's parameters (fp32), as the publishers give none."""
     entry = get_entry(name)
-    return WeightFile(name=entry.name, kind="pose" if entry.config else "backbone", file_name=entry.file_name, url=entry.url, folder=weights_dir(),
-                      sha256=entry.sha256, hash_prefix=entry.hash_prefix, size_mb=entry.params_m * 1e6 * 4 / _MIB,
+    return WeightFile(name=entry.name, kind="pose" if entry.config else "backbone", file_name=entry.file_name,
+                      url=entry.url, folder=weights_dir(), sha256=entry.sha256, hash_prefix=entry.hash_prefix,
+                      size_mb=entry.params_m * 1e6 * 4 / _MIB,
                       size_note=f"(estimated: {entry.params_m:g} M parameters in fp32)",
                       alternative=f"pass {option}", source=entry.source)
 

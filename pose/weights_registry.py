@@ -114,10 +114,11 @@ _IMAGENET_FILES = {"hrnet_w32": "hrnet_w32-36af842e.pth", "hrnet_w48": "hrnet_w4
 def _mmpose(arch: str, tag: str, file_name: str, value: float) -> WeightsEntry:
     """An mmpose-hosted entry: its file name ends in -<8 sha256 digits>_<date>.pth."""
     folder, keypoint_set, measured = _MMPOSE_TAGS[tag]
-    prefix = re.fullmatch(r".*-([0-9a-f]{8})_\d{8}\.pth", file_name)
-    if prefix is None:
-        raise ValueError(f"{file_name} does not end in -<8 hex digits>_<date>.pth")  # a typo in the table below
-    return _pose(arch, tag, file_name, folder + file_name, prefix.group(1), keypoint_set,
+    found = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", file_name)
+    if found is None:
+        raise ValueError(f"mmpose file name {file_name} does not end in -<8 hex digits>_<date>.pth")
+    prefix = found.group(1)
+    return _pose(arch, tag, file_name, folder + file_name, prefix, keypoint_set,
                  (measured, value), _MMPOSE_ZOO)
 
 
