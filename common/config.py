@@ -23,9 +23,12 @@ T = TypeVar("T")
 
 
 def within(low: float | None = None, high: float | None = None, *, above: float | None = None,
-           choices: tuple | None = None, note: str = "") -> dict:
-    """Field metadata: the value lies in [low, high] (`above`: strictly greater), or is one of `choices`."""
-    return {"range": (low, high, above, choices, note)}
+           choices: tuple | None = None, note: str = "", flag: str | None = None) -> dict:
+    """Field metadata: the value lies in [low, high] (`above`: strictly greater), or is one of `choices`.
+
+    Errors name the key and `note` (" (--batch-size)"), or only `flag` for settings that are a command
+    line option and no config key (`--line-width`)."""
+    return {"range": (low, high, above, choices, note), "flag": flag}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -88,15 +91,25 @@ def check_ranges(instance: Any, error: type[UserError], prefix: str = "") -> Non
         if "range" not in field.metadata or value is None:
             continue
         low, high, above, choices, note = field.metadata["range"]
+        if field.metadata.get("flag"):
+            where, note = field.metadata["flag"], ""
         if choices is not None:
             if value not in choices:
                 raise error(f"{where}{note} must be one of {', '.join(map(str, choices))}, not {value!r}.")
             continue
-        number = float(value)
+        number = _as_float(value)
         inside = (not math.isnan(number) and (low is None or number >= low) and (high is None or number <= high)
                   and (above is None or number > above))
         if not inside:
             raise error(f"{where}{note} must be {_describe(low, high, above)}, not {value!r}.")
+
+
+def _as_float(value: float) -> float:
+    """The number as a float; an int too large for one (10**20 is fine, 10**400 is not) as an infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)
 
 
 def _describe(low: float | None, high: float | None, above: float | None) -> str:
