@@ -4,8 +4,9 @@ The tracking, model and training configurations are frozen dataclasses. A layer 
 the command line) replaces some of their keys; `merge` checks every key exists and every value has
 the field's type (an int is accepted for a float, a list for a tuple), recursing into nested
 dataclasses. A field's valid range lives beside it (`field(metadata=within(0, 1))`), and
-`check_ranges` checks them all in one place, NaN included. `parse_overrides` reads the one override
-syntax of every command, `section.key=value` with the value parsed as YAML.
+`check_ranges` checks them all in one place: NaN and infinities lie outside every range.
+`parse_overrides` reads the one override syntax of every command, `section.key=value` with the
+value parsed as YAML.
 """
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def merge(instance: T, layer: Mapping[str, Any], origin: str, error: type[UserEr
 
 
 def check_ranges(instance: Any, error: type[UserError], prefix: str = "") -> None:
-    """Raise `error` for the first field outside the range its metadata gives (NaN is outside every range)."""
+    """Raise `error` for the first field outside the range its metadata gives (NaN and infinities are outside
+    every range)."""
     for field in dataclasses.fields(instance):
         value = getattr(instance, field.name)
         where = f"{prefix}{field.name}"
@@ -98,7 +100,7 @@ def check_ranges(instance: Any, error: type[UserError], prefix: str = "") -> Non
                 raise error(f"{where}{note} must be one of {', '.join(map(str, choices))}, not {value!r}.")
             continue
         number = _as_float(value)
-        inside = (not math.isnan(number) and (low is None or number >= low) and (high is None or number <= high)
+        inside = (math.isfinite(number) and (low is None or number >= low) and (high is None or number <= high)
                   and (above is None or number > above))
         if not inside:
             raise error(f"{where}{note} must be {_describe(low, high, above)}, not {value!r}.")
@@ -131,6 +133,8 @@ def parse_overrides(items: Iterable[str], error: type[UserError]) -> dict:
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text
+        except RecursionError:
+            raise error(f"override {item[:40]!r}... is nested too deeply to read.") from None
         node = layer
         *sections, last = key.split(".")
         for part in sections:
