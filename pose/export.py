@@ -27,7 +27,7 @@ FORMATS = {"onnx": ".onnx", "openvino": ".xml"}
 INPUT_NAME, OUTPUT_NAME = "input", "heatmaps"
 
 
-def sidecar(config: "ModelConfig") -> dict:
+def sidecar(config: ModelConfig) -> dict:
     """The sidecar's content for a `ModelConfig`: sizes are [width, height], tensors NCHW."""
     from pose.skeleton import KEYPOINT_SETS
 
@@ -42,7 +42,7 @@ def sidecar(config: "ModelConfig") -> dict:
     }
 
 
-def export(config_source: "ConfigSource", weights: str | os.PathLike, output: str | os.PathLike,
+def export(config_source: ConfigSource, weights: str | os.PathLike, output: str | os.PathLike,
            fmt: str) -> list[Path]:
     """Write the network and its sidecar; the written paths, network first."""
     import torch
@@ -70,7 +70,7 @@ def export(config_source: "ConfigSource", weights: str | os.PathLike, output: st
     return [*written, output.with_suffix(".json")]
 
 
-def _write_onnx(model: "torch.nn.Module", example: "torch.Tensor", output: Path) -> list[Path]:
+def _write_onnx(model: torch.nn.Module, example: torch.Tensor, output: Path) -> list[Path]:
     import torch
 
     from common.files import atomic_path
@@ -87,7 +87,7 @@ def _write_onnx(model: "torch.nn.Module", example: "torch.Tensor", output: Path)
     return [output]
 
 
-def _write_openvino(model: "torch.nn.Module", example: "torch.Tensor", output: Path) -> list[Path]:
+def _write_openvino(model: torch.nn.Module, example: torch.Tensor, output: Path) -> list[Path]:
     import openvino
 
     from pose.runtime.openvino_model import converted

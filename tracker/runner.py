@@ -1,17 +1,18 @@
 """Tracking a list of videos: build the models once, run the pipeline over each video, write its outputs.
 
 Threads: on a CPU, torch, OpenCV and OpenVINO get every core of this process's share (cores / ranks
-on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and drawing run in the
-main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
+on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and
+drawing run in the main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
 """
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, TypeVar
+from typing import TypeVar, cast
 
 import cv2
 import torch
@@ -19,25 +20,25 @@ from tqdm import tqdm
 
 import detection
 import flow
+from common.errors import UserError
+from common.runtime import Runtime, resolve_device
+from common.signals import deferred_signals
 from detection.precomputed import PrecomputedDetections
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
-from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
-from common.errors import UserError
-from common.signals import deferred_signals
-from tracker.config import TrackConfig, load_track_config, resolve_config_path
-from tracker.errors import TrackerError
-from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
-from tracker.core.pipeline import Pipeline
-from tracker.posetrack.split import SplitSequence
-from tracker.outputs.render import RenderOptions
 from tracker import resume as resume_state
+from tracker.config import TrackConfig, load_track_config, resolve_config_path
+from tracker.core.pipeline import Pipeline
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
+from tracker.outputs.render import RenderOptions
+from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
+from tracker.posetrack.split import SplitSequence
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,7 +51,7 @@ def configure_threads(requested: int, device: str) -> int:
 
     On CPU the automatic choice is every core of this process's share (cores / ranks on this node).
     """
-    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
     threads = requested or (share if device == "cpu" else 1)
     torch.set_num_threads(threads)
@@ -60,7 +61,7 @@ def configure_threads(requested: int, device: str) -> int:
 
 def my_share(inputs: list[T]) -> list[T]:
     """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
-    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     return inputs[rank::world]
 
 
@@ -91,13 +92,13 @@ def build_models(config: TrackConfig, device: str) -> Models:
     pose_config = resolve_config_path(config.pose.config)
     model_config = load_model_config(pose_config)
     weights = config.pose.weights or default_weights(pose_config)
-    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
-                "threads": torch.get_num_threads()}  # the count configure_threads chose
-    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size, **networks)
+    runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
+                              torch.get_num_threads(), error=TrackerError)  # the count configure_threads chose
+    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
+                                          batch_size=config.pose.batch_size, runtime=runtime)
     boxes: BoxSource = detections if detections is not None else detection.create(
-        config.detection.detector, device=device, score_threshold=config.detection.min_box_score, **networks)
-    return Models(estimator, boxes, flow.create(config.flow.name, device=device))
+        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime)
+    return Models(estimator, boxes, flow.create(config.flow.name, runtime=runtime))
 
 
 @dataclass
@@ -223,7 +224,7 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():
-                if done.stop is None or not resumable:
+                if done.stop is None or not resumable or done.state is None:
                     resume_state.clear(out_dir, outputs.name)
                 else:
                     resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
@@ -262,18 +263,18 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict, *,
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
                  config_file: str | None = None, preset: str | None = None, progress: bool = False,
                  quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
     split) into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
-    device = str(resolve_device(config.runtime.device))
+    device = str(resolve_device(config.runtime.device, TrackerError))
     if videos and isinstance(videos[0], SplitSequence):
         check_whole_sequences(config)
         videos = my_share(videos)
     else:
-        videos = my_share(expand_inputs(videos))
+        videos = my_share(expand_inputs(cast("list[str]", videos)))
         check_inputs(videos)
     out_dir = Path(output)
     check_output_dir(out_dir)

@@ -67,7 +67,7 @@ class SequenceWriter:
         self._entries: IO[str] | None = None  # images (2018) or annolist entries (2017), one JSON a line
         self._persons: IO[str] | None = None  # annotations (2018), one JSON a line
 
-    def __enter__(self) -> "SequenceWriter":
+    def __enter__(self) -> SequenceWriter:
         self._entries = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
         if self.layout == "posetrack18":
             self._persons = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
@@ -104,7 +104,8 @@ class SequenceWriter:
         return len(data[key])
 
     @staticmethod
-    def _line(spool: IO[str], entry: dict[str, Any]) -> None:
+    def _line(spool: IO[str] | None, entry: dict[str, Any]) -> None:
+        spool = _opened(spool)
         spool.write(json.dumps(entry, allow_nan=False))
         spool.write("\n")
 
@@ -126,7 +127,8 @@ class SequenceWriter:
                 handle.write("}")
                 return
             handle.write('{"images": ')
-            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, self.frames if self.nframes is None else self.nframes))
+            nframes = self.frames if self.nframes is None else self.nframes
+            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, nframes))
             handle.write(', "annotations": ')
             self._copy_list(self._persons, handle)
             handle.write(', "categories": ')
@@ -134,8 +136,9 @@ class SequenceWriter:
             handle.write("}")
 
     @staticmethod
-    def _copy_list(spool: IO[str], handle: IO[str], edit=None) -> None:
+    def _copy_list(spool: IO[str] | None, handle: IO[str], edit=None) -> None:
         """Write the spooled lines as one JSON list, separated as json.dump separates items."""
+        spool = _opened(spool)
         spool.seek(0)
         handle.write("[")
         for number, line in enumerate(spool):
@@ -145,11 +148,17 @@ class SequenceWriter:
         handle.write("]")
 
 
+def _opened(spool: IO[str] | None) -> IO[str]:
+    if spool is None:
+        raise RuntimeError("a SequenceWriter is used outside its `with` block.")
+    return spool
+
+
 _CATEGORIES = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(POSETRACK18.joints),
                 "skeleton": [[a + 1, b + 1] for a, b in POSETRACK18.limbs]}]
 
 
-def _image_entry(frame: Frame, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _image_entry(frame: Frame, image_id: int, cleaner: _Cleaner) -> dict[str, Any]:
     """A 2018 `images` entry without `nframes`, which is known only when the sequence ends."""
     image: dict[str, Any] = {"id": image_id, "file_name": frame.file_name}
     for key in ("frame_id", "width", "height"):
@@ -174,7 +183,7 @@ def _with_nframes(line: str, nframes: int) -> str:
     return json.dumps(ordered, allow_nan=False)
 
 
-def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _annotation(person: Person, number: int, image_id: int, cleaner: _Cleaner) -> dict[str, Any]:
     keypoints, scores = cleaner.person(person)
     annotation: dict[str, Any] = {"id": number, "image_id": image_id, "category_id": 1}
     if person.track_id is not None:
@@ -182,8 +191,8 @@ def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner")
     annotation["keypoints"] = keypoints.reshape(-1).tolist()
     if scores is not None:
         annotation["scores"] = scores.tolist()
-    for key, box in (("bbox", person.box), ("bbox_head", person.head_box)):
-        box = cleaner.box(box)
+    for key, given in (("bbox", person.box), ("bbox_head", person.head_box)):
+        box = cleaner.box(given)
         if box is not None:
             annotation[key] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
     if person.score is not None and math.isfinite(person.score):
@@ -191,7 +200,7 @@ def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner")
     return annotation
 
 
-def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _annolist_entry(frame: Frame, index: int, cleaner: _Cleaner) -> dict[str, Any]:
     entry: dict[str, Any] = {"image": [{"name": frame.file_name}], "imgnum": [index + 1]}
     if frame.is_labeled is not None:
         entry["is_labeled"] = [int(frame.is_labeled)]
@@ -203,7 +212,7 @@ def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, 
     return entry
 
 
-def _rect_2017(person: Person, cleaner: "_Cleaner") -> dict[str, Any]:
+def _rect_2017(person: Person, cleaner: _Cleaner) -> dict[str, Any]:
     keypoints, scores = cleaner.person(person)
     rect: dict[str, Any] = {}
     if person.track_id is not None:
