@@ -143,7 +143,8 @@ def test_infinite_keypoints_are_unseen_with_a_warning_and_never_reach_the_tables
     run = tmp_path / "run.json"
     run.write_text(json.dumps(data))  # Python writes Infinity / -Infinity, as a careless exporter would
     assert _analyze([str(run), "-o", str(tmp_path / "out"), "--no-plots"]) == 0
-    assert "run: 2 joint(s) with an infinite or NaN coordinate or score are treated as unseen" in capsys.readouterr().err
+    warning = "run: 2 joint(s) with an infinite or NaN coordinate or score are treated as unseen"
+    assert warning in capsys.readouterr().err
     for table in ("frames.csv", "tracks.csv"):
         with open(tmp_path / "out" / table, encoding="utf-8", newline="") as handle:
             cells = [cell.lower() for row in csv.reader(handle) for cell in row]

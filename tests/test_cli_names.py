@@ -10,13 +10,12 @@ import logging
 import cv2
 import numpy as np
 import pytest
+from stub_tracking import StubEstimator  # tests/stub_tracking.py
 
 import flow
 from common.cli import run_cli
 from tracker import runner
 from tracker.runner import Models
-
-from stub_tracking import StubEstimator  # tests/stub_tracking.py
 
 
 def _parsers() -> dict[str, argparse.ArgumentParser]:
@@ -43,9 +42,9 @@ def test_every_option_with_a_default_shows_it_in_help(command, parser):
     for action in parser._actions:
         if not action.option_strings or action.nargs == 0 or action.required or action.help == argparse.SUPPRESS:
             continue
-        if action.type in (int, float) or action.choices or NAMED_DEFAULTS & set(action.option_strings):
-            if "default" not in (action.help or ""):
-                missing.append(action.option_strings[0])
+        shown = action.type in (int, float) or action.choices or NAMED_DEFAULTS & set(action.option_strings)
+        if shown and "default" not in (action.help or ""):
+            missing.append(action.option_strings[0])
     assert missing == [], f"{command}: --help shows no default for {', '.join(missing)}"
 
 

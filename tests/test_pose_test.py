@@ -25,7 +25,8 @@ def coco(reference_dir):
 
 
 def _coco_args(coco, out: Path, *extra: str) -> list[str]:
-    return ["coco", "--pose-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"), "--pose-weights", str(coco["weights"]),
+    return ["coco", "--pose-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"),
+            "--pose-weights", str(coco["weights"]),
             "--annotations", str(coco["annotations"]), "--images", str(coco["images"]), "--device", "cpu",
             "-o", str(out), *extra]
 

@@ -76,17 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                        f"(default: {preset_default('flow', 'name')})")
     parser.add_argument("--device", help="auto, cpu or cuda[:N] (default: auto)")
     parser.add_argument("--detect-every", type=int, metavar="N", help="run the detector on every N-th frame "
-                                                                      f"(default: {preset_default('detection', 'detect_every')})")
+                        f"(default: {preset_default('detection', 'detect_every')})")
     parser.add_argument("--no-flip", action="store_true", help="no flip test (half the pose work)")
     add_renamed(parser, "--batch-size", "--batch", type=int, metavar="N",
                 help=f"crops per pose forward pass (default: {preset_default('pose', 'batch_size')})")
     parser.add_argument("--max-age", type=int, metavar="N", help="frames a track may go unseen before it ends "
-                                                                 f"(default: {preset_default('association', 'max_age')})")
+                        f"(default: {preset_default('association', 'max_age')})")
     parser.add_argument("--kpt-thr", type=float, metavar="T",
                         help="leave joints scoring below T out of the JSON (default 0: every joint, with its "
                              "score, so that python -m eval sweep chooses T afterwards)")
-    parser.add_argument("--box-thr", type=float, metavar="T", help="drop detected boxes scoring below T (0-1; "
-                                                                   f"default: {preset_default('detection', 'min_box_score')})")
+    parser.add_argument("--box-thr", type=float, metavar="T",
+                        help=f"drop detected boxes scoring below T (0-1; default: "
+                             f"{preset_default('detection', 'min_box_score')})")
     parser.add_argument("--nms-thr", type=float, metavar="IOU",
                         help="IoU above which box NMS merges detected and propagated boxes (0-1; "
                              f"default: {preset_default('flow', 'box_nms_iou')})")

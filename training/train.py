@@ -31,11 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt of an earlier run")
     parser.add_argument("--output-dir", help="folder for checkpoints and the log (default: the config's output_dir)")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's device)")
-    parser.add_argument("--workers", type=int, help="data loader processes per rank, 0-256 (default: the config's workers)")
+    parser.add_argument("--workers", type=int,
+                        help="data loader processes per rank, 0-256 (default: the config's workers)")
     parser.add_argument("--epochs", type=int, help="total epochs, 1 or more (default: the config's optim.epochs)")
-    parser.add_argument("--batch-size", type=int, help="batch size per process (default: the config's optim.batch_size)")
+    parser.add_argument("--batch-size", type=int,
+                        help="batch size per process (default: the config's optim.batch_size)")
     parser.add_argument("--lr", type=float, help="learning rate, above 0 (default: the config's optim.lr)")
-    parser.add_argument("--pretrained", help="ImageNet HRNet checkpoint or registry name (default: the config's pretrained)")
+    parser.add_argument("--pretrained",
+                        help="ImageNet HRNet checkpoint or registry name (default: the config's pretrained)")
     parser.add_argument("--seed", type=int, help="seed of init, order and augmentation (default: the config's seed)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set augment.flip=false (repeatable)")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common.config import within
 from eval.posetrack.read import read_sequence
 from eval.posetrack.write import write_posetrack18
-from common.config import within
 from tracker.analysis.options import MAX_FPS, ProcessOptions
 from tracker.analysis.process import TrackAnalysis, process_track
 from tracker.analysis.selection import Selection, select

@@ -28,7 +28,7 @@ class FilterOptions:
     min_cutoff_hz: float = field(default=1.0, metadata=within(above=0, flag="--min-cutoff"))  # one-euro
     beta: float = field(default=0.0, metadata=within(0, flag="--beta"))  # one-euro, per (unit/s) of speed
     d_cutoff_hz: float = field(default=1.0, metadata=within(above=0, flag="--d-cutoff"))  # one-euro
-    process_noise: float = field(default=1.0, metadata=within(above=0, flag="--process-noise"))  # kalman/rts: units/frame²
+    process_noise: float = field(default=1.0, metadata=within(above=0, flag="--process-noise"))  # kalman/rts, /frame²
     measurement_noise: float = field(default=4.0, metadata=within(above=0, flag="--measurement-noise"))  # units
 
 

@@ -77,18 +77,21 @@ def person_pose(person: Person, min_score: float = 0.0) -> np.ndarray:
 
     The score is the file's per-joint score where it has one, else the visibility flag (1 = present).
     """
+    keypoints, pose = _file_pose(person)
+    pose[~present_mask(keypoints) | (pose[:, 2] <= min_score) | ~np.isfinite(pose).all(axis=1)] = np.nan
+    return pose
+
+
+def _file_pose(person: Person) -> tuple[np.ndarray, np.ndarray]:
+    """(the file's keypoints (17,3), x, y and score (17,3)) of a person, as float64."""
     keypoints = np.asarray(person.keypoints, np.float64)
     scores = keypoints[:, 2] if person.scores is None or len(person.scores) == 0 else np.asarray(person.scores)
-    pose = np.column_stack([keypoints[:, :2], scores]).astype(np.float64)
-    pose[~present_mask(keypoints) | (scores <= min_score) | ~np.isfinite(pose).all(axis=1)] = np.nan
-    return pose
+    return keypoints, np.column_stack([keypoints[:, :2], scores]).astype(np.float64)
 
 
 def _non_finite_joints(person: Person) -> int:
     """How many of a person's joints have an infinite or NaN coordinate or score in the file."""
-    keypoints = np.asarray(person.keypoints, np.float64)
-    scores = keypoints[:, 2] if person.scores is None or len(person.scores) == 0 else np.asarray(person.scores)
-    return int((~np.isfinite(keypoints[:, :2]).all(axis=1) | ~np.isfinite(scores)).sum())
+    return int((~np.isfinite(_file_pose(person)[1]).all(axis=1)).sum())
 
 
 def _joint_box(pose: np.ndarray) -> np.ndarray:
