@@ -204,6 +204,8 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     earlier = point.frames if point else 0
     resumable = resume_state.resumable(config) and not source.streaming  # a stream cannot go back to a frame
     done = Progress(state=point.pipeline if point else None)
+    if not earlier:
+        log_replaced(out_dir, name, config)
     start = time.perf_counter()
     try:
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
@@ -230,6 +232,14 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     if done.stop is not None:
         raise_stop(done, summary, source, out_dir, earlier + done.frames, resumable)
     return summary
+
+
+def log_replaced(out_dir: Path, name: str, config: TrackConfig) -> None:
+    """Say which outputs of an earlier run in `out_dir` this run replaces (`--resume` would continue them)."""
+    earlier = [path.name for kind, suffix in SUFFIXES.items()
+               if getattr(config.output, kind) and (path := out_dir / f"{name}.{suffix}").exists()]
+    if earlier:
+        log.info("%s: replacing the earlier outputs %s in %s", name, ", ".join(earlier), out_dir)
 
 
 def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,

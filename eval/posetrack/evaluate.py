@@ -162,20 +162,27 @@ def format_tables(result: PoseTrackResult) -> str:
     """The mAP and MOTA tables in the layout of the HRNet paper's Tables 8 and 9, plus MOTP,
     precision and recall totals, as printable text."""
     columns = [name for name, _ in POSEVAL_GROUPS] + ["Total"]
-    header = "".join(f"{c:>7}" for c in columns)
+    groups = {metric: list(result.total.groups(metric).values()) for metric in ("mAP", "MOTA")}
+    width = max(7, *(len(_cell_text(v)) + 1 for values in groups.values() for v in values))
+    header = "".join(f"{c:>{width}}" for c in columns)
     lines = []
-    for metric in ("mAP", "MOTA"):
-        row = "".join(format_cell(v) for v in result.total.groups(metric).values())
-        lines += [f"{metric} per joint group", header, row, ""]
-    lines.append("".join(f"{c:>11}" for c in ("MOTA", "MOTP", "Precision", "Recall")))
-    lines.append("".join(f"{result.total.total(m):>11.1f}" if not math.isnan(result.total.total(m))
-                         else f"{'-':>11}" for m in ("MOTA", "MOTP", "precision", "recall")))
+    for metric, values in groups.items():
+        lines += [f"{metric} per joint group", header, "".join(format_cell(v, width) for v in values), ""]
+    totals = [result.total.total(m) for m in ("MOTA", "MOTP", "precision", "recall")]
+    width = max(11, *(len(_cell_text(v)) + 1 for v in totals))
+    lines.append("".join(f"{c:>{width}}" for c in ("MOTA", "MOTP", "Precision", "Recall")))
+    lines.append("".join(format_cell(v, width) for v in totals))
     lines.append("")
     lines.append(f"{MOTP_NOTE}.")
     lines.append(f"{len(result.sequences)} sequence(s) evaluated, {len(result.mot_sequences)} of them in MOT.")
     return "\n".join(lines)
 
 
-def format_cell(value: float) -> str:
-    """A table cell: the value with one decimal, or '-' for NaN, 7 characters wide."""
-    return f"{'-':>7}" if math.isnan(value) else f"{value:>7.1f}"
+def format_cell(value: float, width: int = 7) -> str:
+    """A table cell: the value with one decimal, or '-' for NaN, right-aligned in `width` characters and
+    wider when the value needs it, always after a space so that cells never run together."""
+    return f" {_cell_text(value):>{max(width - 1, 1)}}"
+
+
+def _cell_text(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
