@@ -59,7 +59,8 @@ def readme_commands(readme: Path = README) -> list[Command]:
         if line.strip() != MARK:
             continue
         pending: tuple[int, str] | None = None
-        for line_number, text in _block(lines, number + 1):
+        for block_line, block_text in _block(lines, number + 1):
+            line_number, text = block_line, block_text
             if pending is not None:
                 line_number, text = pending[0], pending[1] + " " + text
             if text.endswith("\\"):

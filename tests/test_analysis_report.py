@@ -87,7 +87,8 @@ def test_the_folder_holds_tables_that_match_the_run(folder):
     for row in tracks:
         seen = [i for i, frame in enumerate(sequence.frames) if any(p.track_id == int(row["track_id"])
                                                                      for p in frame.persons)]
-        assert (int(row["first_frame"]), int(row["last_frame"]), int(row["frames_seen"])) == (seen[0], seen[-1], len(seen))
+        span = (int(row["first_frame"]), int(row["last_frame"]), int(row["frames_seen"]))
+        assert span == (seen[0], seen[-1], len(seen))
         assert float(row["duration_s"]) == pytest.approx((seen[-1] - seen[0] + 1) / 30.0, abs=1e-4)  # the video's fps
     with open(folder / "frames.csv", encoding="utf-8", newline="") as handle:
         frames = list(csv.DictReader(handle))
@@ -197,7 +198,8 @@ def _walker(track_id: int, frame: int, step: float, left: float) -> Person:
     x = left + step * frame
     points = {"nose": (x + 10, 60), "head_bottom": (x + 10, 80), "head_top": (x + 10, 40), "left_ear": (x + 5, 60),
               "right_ear": (x + 15, 60), "left_shoulder": (x, 100), "right_shoulder": (x + 20, 100),
-              "left_elbow": (x, 150), "right_elbow": (x + 20, 150), "left_wrist": (x, 200), "right_wrist": (x + 20, 200),
+              "left_elbow": (x, 150), "right_elbow": (x + 20, 150), "left_wrist": (x, 200),
+              "right_wrist": (x + 20, 200),
               "left_hip": (x, 200), "right_hip": (x + 20, 200), "left_knee": (x, 250), "right_knee": (x + 20, 250),
               "left_ankle": (x + 50, 250), "right_ankle": (x + 20, 300)}
     keypoints = np.array([[*points[name], 1.0] for name in POSETRACK18.joints])
@@ -282,7 +284,10 @@ _PROBE = """new Promise((resolve) => {
   const cursor = () => document.querySelector("figure.time[data-track='0'] .cursor").style.left;
   const ready = () => video.readyState >= 1 ? Promise.resolve() :
     new Promise((ok) => video.addEventListener("loadedmetadata", ok, {once: true}));
-  const seek = (t) => new Promise((ok) => { video.addEventListener("seeked", ok, {once: true}); video.currentTime = t; });
+  const seek = (t) => new Promise((ok) => {
+    video.addEventListener("seeked", ok, {once: true});
+    video.currentTime = t;
+  });
   ready().then(async () => {
     await seek(0.02); await new Promise((ok) => setTimeout(ok, 50));
     const early = cursor();
@@ -338,7 +343,8 @@ def test_draw_takes_the_source_the_run_recorded_not_the_annotated_video(referenc
             annotated.write(np.full((720, 1280, 3), (255, 0, 255), np.uint8))
     write_record(run, GOLDEN_JSON.stem, RunRecord(str(clip), False, 0, None, 1, 30.0))
     assert main([str(run / GOLDEN_JSON.name), "--tracks", "0", "--draw", "--no-plots", "--quiet"]) == 0
-    drawn, source = cv2.VideoCapture(str(run / f"{GOLDEN_JSON.stem}_analysis" / "selected.mp4")), cv2.VideoCapture(str(clip))
+    drawn = cv2.VideoCapture(str(run / f"{GOLDEN_JSON.stem}_analysis" / "selected.mp4"))
+    source = cv2.VideoCapture(str(clip))
     ours, original = drawn.read()[1].astype(int), source.read()[1].astype(int)
     drawn.release(), source.release()
     assert np.abs(ours[400:, 900:] - original[400:, 900:]).mean() < 4  # the original clip, not the magenta one

@@ -38,7 +38,7 @@ def _spread_weights(model: torch.nn.Module) -> None:
 @pytest.fixture(scope="module")
 def detectors(home):
     """The torch detector and a copy with its networks compiled by OpenVINO fp32."""
-    reference = detection.create(NAME, weights=None, runtime="torch", precision="fp32", score_threshold=0.0,
+    reference = detection.create(NAME, weights=None, engine="torch", precision="fp32", score_threshold=0.0,
                                  min_box_size=0.0, **SIZES)
     _spread_weights(reference.model)
     reference.model.roi_heads.score_thresh = 0.0  # keep every box
@@ -48,8 +48,8 @@ def detectors(home):
 
 
 def test_runtime_choice_compiles_every_network(home):
-    compiled = detection.create(NAME, weights=None, runtime="openvino", precision="fp32", **SIZES)
-    assert compiled.runtime == "openvino"
+    compiled = detection.create(NAME, weights=None, engine="openvino", precision="fp32", **SIZES)
+    assert compiled.runtime.engine == "openvino"
     assert [type(part).__name__ for part in (compiled.model.backbone, compiled.model.rpn.head,
                                              compiled.model.roi_heads.box_head)] == \
         ["OpenVINOBackbone", "_HeadOutputs", "OpenVINOBoxHead"]
@@ -119,7 +119,7 @@ def test_final_boxes_equal_torch(detectors, frame, monkeypatch):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"device": "cuda", "runtime": "openvino"}, "the openvino runtime runs on the CPU only; use --runtime torch "
+    ({"device": "cuda", "engine": "openvino"}, "the openvino runtime runs on the CPU only; use --runtime torch "
                                                "or auto on cuda."),
     ({"precision": "fp16"}, "fp16 runs only on CUDA (torch); use fp32 or bf16 on the CPU."),
 ])

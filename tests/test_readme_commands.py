@@ -3,10 +3,8 @@ reference data beside it: exit 0, no traceback, and the outputs it names exist."
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-
 from readme_commands import Command, checkout_copy, readme_commands, run_command  # tests/readme_commands.py
 
 OWN_TESTS = {"Submitting to PoseTrack": "tests/test_posetrack_readme.py"}  # sections checked in more detail there

@@ -98,7 +98,8 @@ def test_the_overlay_goes_in_the_corner_asked_and_by_default_not_over_the_top_le
     assert (drawn != grey).any(axis=2).sum() == (drawn[where] != grey[where]).any(axis=2).sum()  # nowhere else
     default = Renderer(POSETRACK18, 0.2, RenderOptions()).draw(grey, *empty, 12, 0.4)
     assert (default[:60, :200] == grey[:60, :200]).all()
-    with pytest.raises(TrackerError, match="--overlay-corner middle is not a corner"):
+    with pytest.raises(TrackerError, match="--overlay-corner must be one of top-right, top-left, bottom-right, "
+                                           "bottom-left, not 'middle'"):
         RenderOptions(overlay_corner="middle")
 
 
@@ -115,7 +116,7 @@ def test_boxes_scores_widths_and_radius_follow_the_options():
     wide = draw_tracks(BLACK, _pose(), BOX, ids, POSETRACK18, 0.2, RenderOptions(line_width=9, radius=14))
     assert wide[96:105, 450].any(axis=1).all() and not plain[96, 450].any()  # 9 px thick forearm
     assert wide[320, 350 + 12].any() and not plain[320, 350 + 12].any()      # 14 px ankle dot
-    with pytest.raises(TrackerError, match="--line-width -1 must be 0 or more"):
+    with pytest.raises(TrackerError, match="--line-width must be between 0 and 100, not -1"):
         RenderOptions(line_width=-1)
 
 

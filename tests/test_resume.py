@@ -83,7 +83,8 @@ def test_resume_after_a_fault_equals_an_uninterrupted_run(clip, tmp_path, monkey
     assert len(before) == 40 and len(after) == len(whole) == FRAMES
     assert all(np.array_equal(old, new) for old, new in zip(before, after[:40]))  # copied, not encoded again
     assert np.array_equal(after, whole)
-    assert sorted(path.name for path in out.iterdir()) == ["walk.csv", "walk.json", "walk.mp4", "walk.run.json"]  # state removed
+    names = sorted(path.name for path in out.iterdir())
+    assert names == ["walk.csv", "walk.json", "walk.mp4", "walk.run.json"]  # the resume state removed
 
 
 def _frames(path) -> np.ndarray:

@@ -86,5 +86,6 @@ def test_second_run_gives_identical_outputs(runs):
         assert (runs[0] / f"{NAME}.{suffix}").read_bytes() == (runs[1] / f"{NAME}.{suffix}").read_bytes(), suffix
 
 
-def test_output_folder_holds_only_the_three_outputs(runs):
-    assert sorted(path.name for path in runs[0].iterdir()) == [f"{NAME}.csv", f"{NAME}.json", f"{NAME}.mp4", f"{NAME}.run.json"]
+def test_output_folder_holds_only_the_three_outputs(runs):  # and the record of the source
+    names = sorted(path.name for path in runs[0].iterdir())
+    assert names == [f"{NAME}.csv", f"{NAME}.json", f"{NAME}.mp4", f"{NAME}.run.json"]

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 30
 

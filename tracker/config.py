@@ -9,16 +9,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 import configs
 from common import config as common_config
 from common.config import within
 from common.jsonio import read_yaml
-from pose.runtime.choice import PRECISIONS, RUNTIMES
+from common.runtime import ENGINES, PRECISIONS
 from tracker.errors import TrackerError
 
 CONFIG_DIR = Path(configs.__file__).resolve().parent
@@ -27,6 +27,8 @@ PRESETS = ("accurate", "fast")
 # Where the annotated video's frame/time overlay goes (--overlay-corner); the first is the default, away from the
 # scoreboard broadcasts put top-left.
 OVERLAY_CORNERS = ("top-right", "top-left", "bottom-right", "bottom-left")
+MAX_BATCH = 4096  # crops per forward pass: far beyond any memory's use, and below what torch overflows on
+MAX_THREADS = 1024  # torch, OpenCV and OpenVINO threads
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class PoseOptions:
     config: str
     weights: str | None
     flip: bool
-    batch_size: int = field(metadata=within(1, note=" (--batch)"))
+    batch_size: int = field(metadata=within(1, MAX_BATCH, note=" (--batch-size)"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class AssociationOptions:
 class OutputOptions:
     """What is written per video and how."""
 
-    format: str = field(metadata=within(choices=("posetrack18", "posetrack17"), note=" (--format)"))
+    format: str = field(metadata=within(choices=("posetrack18", "posetrack17", "posetrack21"), note=" (--format)"))
     kpt_thr: float = field(metadata=within(0, 1, note=" (--kpt-thr)"))
     video: bool
     crf: int = field(metadata=within(0, 51, note=" (--crf)"))
@@ -98,14 +100,14 @@ class RuntimeOptions:
     """Device, network runtime and precision, frame range and threads."""
 
     device: str
-    engine: str = field(metadata=within(choices=RUNTIMES, note=" (--runtime)"))
+    engine: str = field(metadata=within(choices=ENGINES, note=" (--runtime)"))
     precision: str = field(metadata=within(choices=PRECISIONS, note=" (--precision)"))
     start: int = field(metadata=within(0, note=" (--start)"))
     end: int | None = field(metadata=within(1, note=" (--end)"))
     stride: int = field(metadata=within(1, note=" (--stride)"))
     folder_fps: float = field(metadata=within(above=0))
     prefetch: int = field(metadata=within(1))
-    threads: int = field(metadata=within(0, note=" (--threads; 0: automatic)"))
+    threads: int = field(metadata=within(0, MAX_THREADS, note=" (--threads; 0: automatic)"))
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def _build(layer: Mapping[str, Any], origin: str) -> TrackConfig:
         missing = [f.name for f in dataclasses.fields(section_type) if f.name not in values]
         if missing:
             raise TrackerError(f"{origin}: section {section_field.name!r} lacks the keys {', '.join(missing)}.")
-        sections[section_field.name] = section_type(**{key: None for key in values})
+        sections[section_field.name] = section_type(**dict.fromkeys(values))
     return merge(TrackConfig(**sections), layer, origin)
 
 
@@ -175,6 +177,16 @@ def validate(config: TrackConfig) -> None:
     common_config.check_ranges(config, TrackerError)
     if config.runtime.end is not None and config.runtime.end <= config.runtime.start:
         raise TrackerError("runtime.end (--end) must be greater than runtime.start (--start).")
+
+
+def preset_default(section: str, key: str) -> str:
+    """A key's default as `--help` shows it: `32`, or `1 in accurate, 5 in fast` where the presets differ."""
+    defaults = _read_yaml(DEFAULTS_FILE)[section][key]
+    values = {preset: (_read_yaml(CONFIG_DIR / f"track_{preset}.yaml").get(section) or {}).get(key, defaults)
+              for preset in PRESETS}
+    if len(set(map(str, values.values()))) == 1:
+        return str(defaults)
+    return ", ".join(f"{value} in {preset}" for preset, value in values.items())
 
 
 def resolve_config_path(value: str) -> str:

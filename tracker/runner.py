@@ -1,17 +1,18 @@
 """Tracking a list of videos: build the models once, run the pipeline over each video, write its outputs.
 
 Threads: on a CPU, torch, OpenCV and OpenVINO get every core of this process's share (cores / ranks
-on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and drawing run in the
-main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
+on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and
+drawing run in the main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
 """
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, TypeVar
+from typing import TypeVar, cast
 
 import cv2
 import torch
@@ -19,31 +20,29 @@ from tqdm import tqdm
 
 import detection
 import flow
+from common.errors import UserError
+from common.runtime import Runtime, resolve_device
+from common.signals import deferred_signals
 from detection.precomputed import PrecomputedDetections
 from detection.protocol import BoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
-from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
-from pose.weights_registry import preferred_weights
-from common.errors import UserError
-from common.signals import deferred_signals
-from tracker.config import TrackConfig, load_track_config, resolve_config_path
-from tracker.errors import TrackerError
-from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
-from tracker.core.pipeline import Pipeline
-from tracker.posetrack.split import SplitSequence
-from tracker.outputs.render import RenderOptions
 from tracker import resume as resume_state
+from tracker.config import TrackConfig, load_track_config, resolve_config_path
+from tracker.core.pipeline import Pipeline
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs, is_stream
+from tracker.outputs.render import RenderOptions
 from tracker.outputs.run_record import RunRecord, write_record
+from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
+from tracker.posetrack.split import SplitSequence
+from tracker.preflight import check_weights, pose_weights, warn_if_busy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
-WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 VIDEO_ON_RESUME = ("; the video's frames done are kept bit for bit, and the new ones start a new H.264 segment, so "
                    "they differ from an uninterrupted run's by the encoder's rounding (and --trail starts anew)")
 
@@ -51,11 +50,14 @@ VIDEO_ON_RESUME = ("; the video's frames done are kept bit for bit, and the new 
 def configure_threads(requested: int, device: str) -> int:
     """Set torch's intra-op and OpenCV's thread counts; returns torch's.
 
-    On CPU the automatic choice is every core of this process's share (cores / ranks on this node).
+    On CPU the automatic choice is every core of this process's share (cores / ranks on this node); when other
+    processes keep those cores busy, one log line suggests fewer.
     """
-    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
     threads = requested or (share if device == "cpu" else 1)
+    if not requested and device == "cpu":
+        warn_if_busy(threads, ranks_here)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     return threads
@@ -63,16 +65,8 @@ def configure_threads(requested: int, device: str) -> int:
 
 def my_share(inputs: list[T]) -> list[T]:
     """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
-    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     return inputs[rank::world]
-
-
-def default_weights(pose_config: str) -> str:
-    """The registry name of the preferred weights for a model config in configs/."""
-    name = preferred_weights(pose_config, WEIGHT_TAGS)
-    if name is not None:
-        return name
-    raise TrackerError(f"no known weights fit the model config {pose_config}; pass --pose-weights PATH.")
 
 
 @dataclass
@@ -88,19 +82,19 @@ def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names.
 
     Files the user gave are read first (detections, the model config), so a bad one is reported
-    before weights are looked up or downloaded.
+    before weights are looked up; then every weights file is found or fetched before any model loads.
     """
     detections = detection.from_file(config.detection.detections) if config.detection.detections else None
-    pose_config = resolve_config_path(config.pose.config)
-    model_config = load_model_config(pose_config)
-    weights = config.pose.weights or default_weights(pose_config)
-    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
-                "threads": torch.get_num_threads()}  # the count configure_threads chose
-    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size, **networks)
+    model_config = load_model_config(resolve_config_path(config.pose.config))
+    check_weights(config)
+    weights = pose_weights(config)
+    runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
+                              torch.get_num_threads(), error=TrackerError)  # the count configure_threads chose
+    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
+                                          batch_size=config.pose.batch_size, runtime=runtime)
     boxes: BoxSource = detections if detections is not None else detection.create(
-        config.detection.detector, device=device, score_threshold=config.detection.min_box_score, **networks)
-    return Models(estimator, boxes, flow.create(config.flow.name, device=device))
+        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime)
+    return Models(estimator, boxes, flow.create(config.flow.name, runtime=runtime))
 
 
 @dataclass
@@ -214,6 +208,8 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     earlier = point.frames if point else 0
     resumable = resume_state.resumable(config) and not source.streaming  # a stream cannot go back to a frame
     done = Progress(state=point.pipeline if point else None)
+    if not earlier:
+        log_replaced(out_dir, name, config)
     start = time.perf_counter()
     try:
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
@@ -225,7 +221,7 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():
-                if done.stop is None or not resumable:
+                if done.stop is None or not resumable or done.state is None:
                     resume_state.clear(out_dir, outputs.name)
                 else:
                     resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
@@ -271,6 +267,14 @@ def run_record(video: str, config: TrackConfig, fps: float) -> RunRecord:
     return RunRecord(where, is_stream(video), runtime.start, runtime.end, runtime.stride, fps)
 
 
+def log_replaced(out_dir: Path, name: str, config: TrackConfig) -> None:
+    """Say which outputs of an earlier run in `out_dir` this run replaces (`--resume` would continue them)."""
+    earlier = [path.name for kind, suffix in SUFFIXES.items()
+               if getattr(config.output, kind) and (path := out_dir / f"{name}.{suffix}").exists()]
+    if earlier:
+        log.info("%s: replacing the earlier outputs %s in %s", name, ", ".join(earlier), out_dir)
+
+
 def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,
                resumable: bool) -> None:
     """Raise what stopped the video again, saying what its outputs hold and how to go on."""
@@ -285,36 +289,48 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: dict, *,
-                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
-                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False,
-                 each_image: bool = False) -> int:
+def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
+              config_file: str | None = None, preset: str | None = None, progress: bool = False,
+              quiet: bool = False, render: RenderOptions | None = None, resume: bool = False,
+              each_image: bool = False) -> list[VideoSummary]:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
-    split) into `output`; returns the exit status. Thread counts are restored after. `each_image`: the images
-    of a folder or glob are unrelated, each tracked on its own."""
+    split) into `output`; returns each video's summary (printed unless `quiet`). Thread counts are restored after.
+    `each_image`: the images of a folder or glob are unrelated, each tracked on its own."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
-    device = str(resolve_device(config.runtime.device))
+    device = str(resolve_device(config.runtime.device, TrackerError))
     if videos and isinstance(videos[0], SplitSequence):
         check_whole_sequences(config)
         videos = my_share(videos)
     else:
-        videos = my_share(expand_inputs(videos, each_image))
+        videos = my_share(expand_inputs(cast("list[str]", videos), each_image))
         check_inputs(videos)
     out_dir = Path(output)
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
     configure_threads(config.runtime.threads, device)
+    summaries = []
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress, render=render, resume=resume)
+            summaries.append(track_video(video, models, config, out_dir, progress=progress, render=render,
+                                         resume=resume))
             if not quiet:
-                print(summary.line())
+                print(summaries[-1].line())
     finally:
         torch.set_num_threads(previous[0])
         cv2.setNumThreads(previous[1])
+    return summaries
+
+
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
+                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
+                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False,
+                 each_image: bool = False) -> int:
+    """`track_all` for the command line: ends with the folder the results are in; returns the exit status."""
+    track_all(videos, output, overrides, config_file=config_file, preset=preset, progress=progress, quiet=quiet,
+              render=render, resume=resume, each_image=each_image)
     if not quiet:
-        print(f"results saved in {out_dir.resolve()}")
+        print(f"results saved in {Path(output).resolve()}")
     return 0
 
 

@@ -23,17 +23,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from common import config as common_config
+from common.config import within
 from common.jsonio import read_yaml
 from pose.config import ModelConfig, load_model_config
 from pose.datasets.augment import AugmentConfig
 from training.errors import TrainingError
 
 DATASETS = ("coco", "mpii", "posetrack18")
+MAX_BATCH = 65536  # samples per process and step
+MAX_EPOCHS = 100_000
+MAX_WORKERS = 256  # data loader processes per rank
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class DataConfig:
     val_annotations: str = ""
     val_images: str = ""
     val_detections: str | None = None
-    det_score_threshold: float = 0.0
+    det_score_threshold: float = field(default=0.0, metadata=within(0, 1))
 
 
 @dataclass(frozen=True)
@@ -60,17 +65,17 @@ class OptimConfig:
     `batch_size` is per process. `max_steps` (None = all) cuts every epoch short, for smoke runs.
     """
 
-    optimizer: str = "adam"
-    lr: float = 1e-3
+    optimizer: str = field(default="adam", metadata=within(choices=("adam", "sgd")))
+    lr: float = field(default=1e-3, metadata=within(above=0, high=10, note=" (--lr)"))
     lr_steps: tuple[int, ...] = (170, 200)
-    lr_factor: float = 0.1
+    lr_factor: float = field(default=0.1, metadata=within(above=0, high=1))
     # SGD only (the official Adam runs use no weight decay)
-    momentum: float = 0.9
-    weight_decay: float = 0.0
+    momentum: float = field(default=0.9, metadata=within(0, 1))
+    weight_decay: float = field(default=0.0, metadata=within(0, 1))
     nesterov: bool = False
-    epochs: int = 210
-    batch_size: int = 32
-    max_steps: int | None = None
+    epochs: int = field(default=210, metadata=within(1, MAX_EPOCHS, note=" (--epochs)"))
+    batch_size: int = field(default=32, metadata=within(1, MAX_BATCH, note=" (--batch-size)"))
+    max_steps: int | None = field(default=None, metadata=within(1))
 
 
 @dataclass(frozen=True)
@@ -79,16 +84,16 @@ class LossConfig:
 
     use_target_weight: bool = True
     ohkm: bool = False
-    topk: int = 8
+    topk: int = field(default=8, metadata=within(1))
 
 
 @dataclass(frozen=True)
 class ValConfig:
     """Validation every `every` epochs (0 = never), with the flip test when `flip`."""
 
-    every: int = 1
+    every: int = field(default=1, metadata=within(0))
     flip: bool = True
-    batch_size: int = 32
+    batch_size: int = field(default=32, metadata=within(1, MAX_BATCH))
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,8 @@ class TrainConfig:
     output_dir: str = "runs/train"
     pretrained: str | None = None
     init_weights: str | None = None
-    seed: int = 0
-    workers: int = 4
+    seed: int = field(default=0, metadata=within(0, 2**32 - 1, note=" (--seed)"))
+    workers: int = field(default=4, metadata=within(0, MAX_WORKERS, note=" (--workers)"))
     device: str = "auto"
     amp: bool = True
 
@@ -141,7 +146,9 @@ def config_from_dict(raw: dict, base_dir: Path = Path("."), source: str = "the c
     if values["data"].dataset not in DATASETS:
         raise TrainingError(f"data.dataset {values['data'].dataset!r} in {source} is unknown; "
                         f"choose one of {', '.join(DATASETS)}.")
-    return TrainConfig(**values)
+    config = TrainConfig(**values)
+    common_config.check_ranges(config, TrainingError)
+    return config
 
 
 def config_to_dict(config: TrainConfig) -> dict:
@@ -165,7 +172,7 @@ def _model(value: Any, base_dir: Path) -> ModelConfig:
         local = base_dir / value
         return load_model_config(local if local.is_file() else value)
     if isinstance(value, dict) and "file" in value:
-        changes = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items() if k != "file"}
+        changes: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items() if k != "file"}
         base = _model(value["file"], base_dir)
         try:
             return dataclasses.replace(base, **changes)
@@ -191,7 +198,7 @@ def _lay_over(raw: dict, layer: dict, override: str) -> None:
     for key, value in layer.items():
         child = raw.get(key)
         if isinstance(value, dict):
-            if child is None or isinstance(child, str) and key == "model":  # a model file gets keys: {file: ...}
+            if child is None or (isinstance(child, str) and key == "model"):  # a model file gets keys: {file: ...}
                 child = raw[key] = {} if child is None else {"file": child}
             if not isinstance(child, dict):
                 raise TrainingError(f"override {override!r}: {key!r} is not a section.")

@@ -41,7 +41,9 @@ def _write(sequence: Sequence, path: str | os.PathLike, layout: str) -> None:
             writer.add(frame)
 
 
-LAYOUTS = ("posetrack18", "posetrack17")
+# posetrack21 is the 2018 layout, which the PoseTrack21 kit reads; every person must then carry a
+# non-negative track id (the kit crashes otherwise), which the writer checks.
+LAYOUTS = ("posetrack18", "posetrack17", "posetrack21")
 
 
 class SequenceWriter:
@@ -67,18 +69,21 @@ class SequenceWriter:
         self._entries: IO[str] | None = None  # images (2018) or annolist entries (2017), one JSON a line
         self._persons: IO[str] | None = None  # annotations (2018), one JSON a line
 
-    def __enter__(self) -> "SequenceWriter":
+    def __enter__(self) -> SequenceWriter:
         self._entries = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
-        if self.layout == "posetrack18":
+        if self.layout != "posetrack17":
             self._persons = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
         return self
 
     def add(self, frame: Frame) -> None:
         """Spool one frame: its image entry and its persons."""
-        if self.layout == "posetrack18":
+        if self.layout != "posetrack17":
             image_id = _image_id(frame, self.frames)
             self._line(self._entries, _image_entry(frame, image_id, self._cleaner))
             for person in frame.persons:
+                if self.layout == "posetrack21" and (person.track_id is None or person.track_id < 0):
+                    raise EvalError(f"{self.path.name}: frame {frame.file_name} has a person without a non-negative "
+                                    "track_id, which the PoseTrack21 kit needs.")
                 self._line(self._persons, _annotation(person, self._annotations, image_id, self._cleaner))
                 self._annotations += 1
         else:
@@ -91,20 +96,21 @@ class SequenceWriter:
         A resumed run starts with the frames its earlier run wrote: their bytes come out as they were.
         """
         data = read_json(path, "PoseTrack file", error=EvalError)
-        key = "images" if self.layout == "posetrack18" else "annolist"
+        key = "annolist" if self.layout == "posetrack17" else "images"
         if not isinstance(data, dict) or not isinstance(data.get(key), list):
             raise EvalError(f"{path} is not a {self.layout} file of this writer (no {key!r} list).")
         for entry in data[key]:
             entry.pop("nframes", None)
             self._line(self._entries, entry)
-        for annotation in data.get("annotations", []) if self.layout == "posetrack18" else []:
+        for annotation in data.get("annotations", []) if self.layout != "posetrack17" else []:
             self._line(self._persons, annotation)
             self._annotations += 1
         self.frames += len(data[key])
         return len(data[key])
 
     @staticmethod
-    def _line(spool: IO[str], entry: dict[str, Any]) -> None:
+    def _line(spool: IO[str] | None, entry: dict[str, Any]) -> None:
+        spool = _opened(spool)
         spool.write(json.dumps(entry, allow_nan=False))
         spool.write("\n")
 
@@ -126,7 +132,8 @@ class SequenceWriter:
                 handle.write("}")
                 return
             handle.write('{"images": ')
-            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, self.frames if self.nframes is None else self.nframes))
+            nframes = self.frames if self.nframes is None else self.nframes
+            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, nframes))
             handle.write(', "annotations": ')
             self._copy_list(self._persons, handle)
             handle.write(', "categories": ')
@@ -134,8 +141,9 @@ class SequenceWriter:
             handle.write("}")
 
     @staticmethod
-    def _copy_list(spool: IO[str], handle: IO[str], edit=None) -> None:
+    def _copy_list(spool: IO[str] | None, handle: IO[str], edit=None) -> None:
         """Write the spooled lines as one JSON list, separated as json.dump separates items."""
+        spool = _opened(spool)
         spool.seek(0)
         handle.write("[")
         for number, line in enumerate(spool):
@@ -145,11 +153,17 @@ class SequenceWriter:
         handle.write("]")
 
 
+def _opened(spool: IO[str] | None) -> IO[str]:
+    if spool is None:
+        raise RuntimeError("a SequenceWriter is used outside its `with` block.")
+    return spool
+
+
 _CATEGORIES = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(POSETRACK18.joints),
                 "skeleton": [[a + 1, b + 1] for a, b in POSETRACK18.limbs]}]
 
 
-def _image_entry(frame: Frame, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _image_entry(frame: Frame, image_id: int, cleaner: _Cleaner) -> dict[str, Any]:
     """A 2018 `images` entry without `nframes`, which is known only when the sequence ends."""
     image: dict[str, Any] = {"id": image_id, "file_name": frame.file_name}
     for key in ("frame_id", "width", "height"):
@@ -174,7 +188,7 @@ def _with_nframes(line: str, nframes: int) -> str:
     return json.dumps(ordered, allow_nan=False)
 
 
-def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _annotation(person: Person, number: int, image_id: int, cleaner: _Cleaner) -> dict[str, Any]:
     keypoints, scores = cleaner.person(person)
     annotation: dict[str, Any] = {"id": number, "image_id": image_id, "category_id": 1}
     if person.track_id is not None:
@@ -182,8 +196,8 @@ def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner")
     annotation["keypoints"] = keypoints.reshape(-1).tolist()
     if scores is not None:
         annotation["scores"] = scores.tolist()
-    for key, box in (("bbox", person.box), ("bbox_head", person.head_box)):
-        box = cleaner.box(box)
+    for key, given in (("bbox", person.box), ("bbox_head", person.head_box)):
+        box = cleaner.box(given)
         if box is not None:
             annotation[key] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
     if person.score is not None and math.isfinite(person.score):
@@ -191,7 +205,7 @@ def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner")
     return annotation
 
 
-def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _annolist_entry(frame: Frame, index: int, cleaner: _Cleaner) -> dict[str, Any]:
     entry: dict[str, Any] = {"image": [{"name": frame.file_name}], "imgnum": [index + 1]}
     if frame.is_labeled is not None:
         entry["is_labeled"] = [int(frame.is_labeled)]
@@ -203,7 +217,7 @@ def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, 
     return entry
 
 
-def _rect_2017(person: Person, cleaner: "_Cleaner") -> dict[str, Any]:
+def _rect_2017(person: Person, cleaner: _Cleaner) -> dict[str, Any]:
     keypoints, scores = cleaner.person(person)
     rect: dict[str, Any] = {}
     if person.track_id is not None:

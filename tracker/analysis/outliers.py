@@ -1,4 +1,5 @@
-"""Hampel outlier rejection: a sample far from its window's median, in robust standard deviations, is replaced by that median.
+"""Hampel outlier rejection: a sample far from its window's median, in robust standard deviations, is replaced by
+that median.
 
 Defaults follow Hampel's identifier as usually stated (Pearson et al., "Generalized Hampel Filters",
 EURASIP J. Adv. Signal Process. 2016): a window of 7 samples either side and a threshold of 3
@@ -17,6 +18,7 @@ def hampel(signal: np.ndarray, half_window: int = 7, n_sigmas: float = 3.0,
            floor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(cleaned copy, bool mask of replaced samples) of a 1-D signal."""
     values = np.asarray(signal, np.float64)
+    half_window = min(half_window, max(len(values) - 1, 0))  # a wider window holds the same samples
     padded = np.pad(values, half_window, constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1)
     finite = np.isfinite(values)

@@ -64,8 +64,8 @@ def _pyplot():
 
 
 def _colour(track_id: int) -> tuple[float, float, float]:
-    red, green, blue = track_colour(track_id)
-    return red / 255.0, green / 255.0, blue / 255.0
+    red, green, blue = (channel / 255.0 for channel in track_colour(track_id))
+    return red, green, blue
 
 
 def _save(figure, path: Path, axes=None, times: tuple[float, float] | None = None) -> TimeAxis | None:

@@ -39,7 +39,8 @@ def track_statistics(analysis: TrackAnalysis, fps: float, calibration: Calibrati
 
 def hip_speed(analysis: TrackAnalysis, fps: float, calibration: Calibration) -> np.ndarray:
     """(T,) speed of the filtered hip midpoint in the calibration's unit per second, from each frame's previous one
-    (NaN in the first frame and where either frame has no hip midpoint): what the speed plot draws and tracks.csv sums."""
+    (NaN in the first frame and where either frame has no hip midpoint): what the speed plot draws and tracks.csv
+    sums."""
     hips = hip_midpoint(analysis.positions) / calibration.pixels_per_unit
     speeds = np.full(len(hips), np.nan)
     speeds[1:] = np.linalg.norm(np.diff(hips, axis=0), axis=1) * fps

@@ -7,7 +7,7 @@ only pairs above the threshold match.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

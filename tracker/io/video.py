@@ -16,9 +16,9 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import cv2
@@ -202,7 +202,7 @@ class _StreamReader(_Reader):
         if not self._capture.isOpened():
             kind = "the webcam" if isinstance(where, int) else "the stream"
             raise TrackerError(f"{kind} {where} could not be opened; check that it is connected and not in use.")
-        self._first = self._capture.read()
+        self._first: tuple[bool, np.ndarray] | None = self._capture.read()
         height, width = self._first[1].shape[:2] if self._first[0] else (0, 0)
         self.info = VideoInfo(0, width, height, float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0))
 
@@ -251,21 +251,29 @@ def glob_folder(pattern: str) -> Path:
     return Path(*parts[:fixed]) if fixed else Path.cwd()
 
 
+def folder_entries(path: Path) -> list[Path]:
+    """The entries of a folder in name order; TrackerError naming it when it cannot be read (no permission)."""
+    try:
+        return sorted(path.iterdir())
+    except OSError as error:
+        raise TrackerError(f"cannot read the folder {path}: {error.strerror}.") from None
+
+
 def expand_inputs(inputs: list[str], each_image: bool = False) -> list[str]:
     """The videos the inputs name: a folder holding videos (and no images) gives each of its videos, in name
     order; with `each_image` (unrelated images, not a sequence), a folder or glob of images gives each image,
     tracked on its own; every other input stands for itself."""
-    videos = []
+    videos: list[str] = []
     for source in inputs:
         path = Path(source)
         if each_image and not is_stream(source):
-            images = (sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir()
+            images = ([p for p in folder_entries(path) if p.suffix.lower() in IMAGE_SUFFIXES] if path.is_dir()
                       else glob_files(source) if not path.exists() else [])
             if images:
                 videos.extend(str(image) for image in images)
                 continue
         if not is_stream(source) and path.is_dir():
-            files = sorted(path.iterdir())
+            files = folder_entries(path)
             if not any(file.suffix.lower() in IMAGE_SUFFIXES for file in files):
                 found = [str(file) for file in files if file.suffix.lower() in VIDEO_SUFFIXES]
                 if found:
@@ -307,8 +315,8 @@ class VideoSource:
             kind = "image files" if self.path.is_dir() else "frames"
             raise TrackerError(f"{self.path} has no {kind}; give a video with at least one frame.")
         if full.width <= 0 or full.height <= 0:
-            raise TrackerError(f"none of the {full.num_frames} images of {self.path} could be read; they may be damaged."
-                               if isinstance(self._reader, _ImagesReader) else
+            raise TrackerError(f"none of the {full.num_frames} images of {self.path} could be read; "
+                               "they may be damaged." if isinstance(self._reader, _ImagesReader) else
                                f"the first frame of {self.path} could not be decoded; the file may be damaged.")
         if start >= full.num_frames and not self.streaming:
             raise TrackerError(f"--start {start} is past the last frame of {self.path} ({full.num_frames} frames).")
@@ -356,7 +364,10 @@ class VideoSource:
 
     def frame(self, index: int) -> VideoFrame:
         """Frame `index` of the video, decoded now (not through the prefetch thread)."""
-        return self._decode(index)
+        found = self._decode(index)
+        if found is None:
+            raise TrackerError(f"{self.path} ended before frame {index}.")
+        return found
 
 
 def _open(source: str, fps: float, files: list[Path] | None) -> tuple[Path, _Reader]:
@@ -376,7 +387,7 @@ def _open(source: str, fps: float, files: list[Path] | None) -> tuple[Path, _Rea
         raise TrackerError(f"{path} does not exist; give a video file, an image, a folder of frames or videos, "
                            "a glob, a webcam index or a stream URL.")
     if path.is_dir():
-        return path, _ImagesReader(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), fps)
+        return path, _ImagesReader([p for p in folder_entries(path) if p.suffix.lower() in IMAGE_SUFFIXES], fps)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return path, _ImagesReader([path], fps)
     return path, _OpenCVReader(path, _probe_decord(path))

@@ -14,9 +14,10 @@ import contextlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -107,7 +108,7 @@ class _OpenCVEncoder:
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]):
         with silenced_stderr():
-            self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+            self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
         if not self._writer.isOpened():
             self._writer.release()
             raise TrackerError(f"the MPEG-4 encoder cannot take a {size[0]}x{size[1]} video at {path}; pass "
@@ -175,8 +176,9 @@ def join_videos(parts: list[Path], target: Path) -> None:
                 offset = _copy_packets(part, template, stream, out, offset)
 
 
-def _copy_packets(part: Path, template, stream, out, offset: int) -> int:
-    """Mux every packet of `part` into `out` shifted by `offset` (in the stream's time base); returns the next offset."""
+def _copy_packets(part: Path, template: Any, stream: Any, out: Any, offset: int) -> int:
+    """Mux every packet of `part` into `out` shifted by `offset` (in the stream's time base); returns the next
+    offset."""
     import av
 
     end = offset

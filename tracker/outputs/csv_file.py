@@ -5,15 +5,19 @@ import contextlib
 import csv
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from common.files import atomic_open
 from pose.skeleton import KeypointSet
+from tracker.core.pipeline import FrameResult
 from tracker.errors import TrackerError
 from tracker.outputs.joint_angles import joint_angles
-from tracker.core.pipeline import FrameResult
 from tracker.outputs.smoothing import PoseSmoother
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 HEADER = ["frame", "time", "track_id", "joint", "x", "y", "score"]
 
@@ -25,6 +29,8 @@ def _number(value: float) -> str:
 class CsvOutput:
     """Writes `path` row by row; it appears under its name when the block ends without an error."""
 
+    _rows: Writer  # from __enter__ on
+
     def __init__(self, path: Path, keypoint_set: KeypointSet, keypoint_threshold: float,
                  smoother: PoseSmoother | None = None):
         self.path = path
@@ -32,9 +38,8 @@ class CsvOutput:
         self.keypoint_threshold = keypoint_threshold
         self.smoother = smoother
         self._stack = contextlib.ExitStack()
-        self._rows = None
 
-    def __enter__(self) -> "CsvOutput":
+    def __enter__(self) -> CsvOutput:
         handle = self._stack.enter_context(atomic_open(self.path, "w", encoding="utf-8", newline=""))
         self._rows = csv.writer(handle)
         self._rows.writerow(self._header())
@@ -72,5 +77,5 @@ class CsvOutput:
                 row.append(_number(angles[person, joint]))
                 self._rows.writerow(row)
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> bool | None:
         return self._stack.__exit__(kind, error, trace)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import colorsys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from common.config import check_ranges, within
 from pose.skeleton import KeypointSet
 from tracker.config import OVERLAY_CORNERS as CORNERS
 from tracker.errors import TrackerError
@@ -24,6 +25,8 @@ _GOLDEN = 0.618033988749895
 UNTRACKED = (200, 200, 200)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 HIP_MIDPOINT = "hip_midpoint"
+MAX_PIXELS = 100  # line width and joint radius: 7 px is what a 4K frame gets by default; OpenCV crashes on huge ones
+MAX_TRAIL = 100_000  # positions kept per track: about an hour at 30 frames/s
 
 
 @dataclass(frozen=True)
@@ -33,22 +36,17 @@ class RenderOptions:
     trail: how many past positions of `trail_joint` (a joint name, or the hip midpoint) to draw per track.
     """
 
-    line_width: int = 0
-    radius: int = 0
+    line_width: int = field(default=0, metadata=within(0, MAX_PIXELS, flag="--line-width"))
+    radius: int = field(default=0, metadata=within(0, MAX_PIXELS, flag="--radius"))
     boxes: bool = True
     scores: bool = False
-    trail: int = 0
+    trail: int = field(default=0, metadata=within(0, MAX_TRAIL, flag="--trail"))
     trail_joint: str = HIP_MIDPOINT
     overlay: bool = True
-    overlay_corner: str = CORNERS[0]
+    overlay_corner: str = field(default=CORNERS[0], metadata=within(choices=CORNERS, flag="--overlay-corner"))
 
-    def __post_init__(self) -> None:
-        for name in ("line_width", "radius", "trail"):
-            if getattr(self, name) < 0:
-                raise TrackerError(f"--{name.replace('_', '-')} {getattr(self, name)} must be 0 or more.")
-        if self.overlay_corner not in CORNERS:
-            raise TrackerError(f"--overlay-corner {self.overlay_corner} is not a corner; choose one of "
-                               f"{', '.join(CORNERS)}.")
+    def __post_init__(self) -> None:  # built from the command line before any model loads: its ranges checked
+        check_ranges(self, TrackerError)
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:
@@ -62,9 +60,12 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
 def side_shades(colour: tuple[int, int, int]) -> dict[str, tuple[int, int, int]]:
     """The colour for each body side: "left" 45% of the way to white, "right" at 60% brightness, "centre" as is."""
     base = np.array(colour, np.float64)
-    return {"left": tuple(int(v) for v in np.round(base + (255 - base) * 0.45)),
-            "right": tuple(int(v) for v in np.round(base * 0.6)),
-            "centre": colour}
+    return {"left": _rgb(np.round(base + (255 - base) * 0.45)), "right": _rgb(np.round(base * 0.6)), "centre": colour}
+
+
+def _rgb(values: np.ndarray) -> tuple[int, int, int]:
+    red, green, blue = (int(v) for v in values)
+    return red, green, blue
 
 
 def joint_sides(keypoint_set: KeypointSet) -> list[str]:
@@ -212,7 +213,8 @@ class Renderer:
             text, thickness = f"frame {index}  {time:.2f} s", max(1, line - 1)
             scale = 0.5 * thickness + 0.2
             width, height, _ = label_size(text, scale, thickness)
-            right, bottom = self.options.overlay_corner.endswith("right"), self.options.overlay_corner.startswith("bottom")
+            corner = self.options.overlay_corner
+            right, bottom = corner.endswith("right"), corner.startswith("bottom")
             x = canvas.shape[1] - width if right else 0
             y = canvas.shape[0] - height if bottom else 0
             put_label(canvas, text, _inside((x, y, x + width, y + height), canvas.shape), (0, 0, 0), scale, thickness)

@@ -13,20 +13,21 @@ import contextlib
 import logging
 import os
 from pathlib import Path
+from typing import Literal
 
 from common.signals import deferred_signals
 from pose.skeleton import KeypointSet
 from tracker.config import OutputOptions
-from tracker.outputs.csv_file import CsvOutput
-from tracker.errors import TrackerError
 from tracker.core.pipeline import FrameResult
+from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
+from tracker.io.video import VideoInfo
+from tracker.outputs.csv_file import CsvOutput
 from tracker.outputs.posetrack_file import PoseTrackOutput
-from tracker.posetrack.split import SplitSequence
 from tracker.outputs.render import RenderOptions
 from tracker.outputs.smoothing import PoseSmoother
-from tracker.core.timing import StageTimer
-from tracker.io.video import VideoInfo
 from tracker.outputs.video_file import VideoOutput, drawing_path
+from tracker.posetrack.split import SplitSequence
 
 log = logging.getLogger(__name__)
 SUFFIXES = {"video": "mp4", "json": "json", "csv": "csv"}
@@ -91,7 +92,7 @@ class VideoOutputs:
         self._stack = contextlib.ExitStack()
         remove_stale_parts(out_dir, self.name)
 
-    def __enter__(self) -> "VideoOutputs":
+    def __enter__(self) -> VideoOutputs:
         with self._stack:
             try:
                 for writer in self._writers:
@@ -121,7 +122,7 @@ class VideoOutputs:
                     writer.add(result)
         self.frames += 1
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> Literal[False]:
         """Finish every output (also on an interruption after some frames), or, on an error, remove them all."""
         keep = kind is None or (issubclass(kind, KeyboardInterrupt) and self.frames > 0)
         with deferred_signals():
