@@ -28,6 +28,7 @@ PLOTTED_ANGLES = ("left_knee_flexion", "right_knee_flexion", "left_elbow_flexion
 MAX_ANGLES = len(PLOTTED_ANGLES)
 LEGEND_ROWS = 25  # entries per legend column
 DPI = 100
+MARKED_FRAMES = 300  # shorter series get a dot per frame (a lone frame between gaps shows); longer ones plain lines
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,12 @@ def _colour(track_id: int) -> tuple[float, float, float]:
 
 def _save(figure, path: Path, axes=None, times: tuple[float, float] | None = None) -> TimeAxis | None:
     """Write the figure as PNG (atomically); with `axes`, where its x axis (`times` at its ends) lies in the image."""
-    figure.canvas.draw()  # runs the layout, so the axes' position is final
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=DPI)  # runs the layout: the axes' position is final after it
     where = None
     if axes is not None and times is not None:
         box = axes.get_position()
         where = TimeAxis(float(box.x0), float(box.x1), float(times[0]), float(times[1]))
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=DPI)
     _pyplot().close(figure)
     return where
 
@@ -104,8 +104,8 @@ def plot_angles(path: Path, analysis: TrackAnalysis, fps: float) -> TimeAxis | N
     figure, axes = pyplot.subplots(figsize=(9 + _legend_width(len(names)), 4.5), layout="constrained")
     times = analysis.series.frames / fps
     for name in names:
-        axes.plot(times, analysis.angles[name], label=name.replace("_", " "), linewidth=1.2, marker=".",
-                  markersize=3)
+        axes.plot(times, analysis.angles[name], label=name.replace("_", " "), linewidth=1.2,
+                  marker="." if len(times) <= MARKED_FRAMES else None, markersize=3)
     limits = _time_limits(analysis.series.frames, fps)
     axes.set(xlabel="time (s)", ylabel="angle (deg)", title=f"track {analysis.series.track_id}: joint angles",
              xlim=limits)
