@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 import flow  # noqa: E402
 from pose.skeleton import COCO  # noqa: E402
-from tracker import track  # noqa: E402
+from tracker import runner as track  # noqa: E402
 from tracker.run import main  # noqa: E402
 
 
