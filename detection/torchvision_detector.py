@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from detection.errors import DetectionError
-from detection.protocol import FrameKey
+from detection.protocol import FrameKey, ImageBoxSource
 from detection.threaded_roi_pool import ThreadedRoIPool
 from common.torchvision_weights import load_torchvision_weights
 from pose.errors import PoseError
@@ -45,7 +45,7 @@ def _drop_keypoint_branch(model: nn.Module) -> None:
         roi_heads.keypoint_roi_pool = roi_heads.keypoint_head = roi_heads.keypoint_predictor = None
 
 
-class TorchvisionDetector:
+class TorchvisionDetector(ImageBoxSource):
     """A torchvision COCO detector used for person boxes; see `detect`.
 
     `builder`, `weights_enum`: a torchvision detection builder and its weights enum

@@ -17,6 +17,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 import flow  # noqa: E402
+from detection.protocol import ImageBoxSource  # noqa: E402
 from pose.skeleton import COCO  # noqa: E402
 from tracker import runner as track  # noqa: E402
 from tracker.run import main  # noqa: E402
@@ -48,7 +49,7 @@ class SlowStubEstimator(StubEstimator):
         return super().estimate(image, boxes)
 
 
-class TwoPeople:
+class TwoPeople(ImageBoxSource):
     """Two boxes per frame, moving right a pixel a frame."""
 
     def boxes(self, frame, image) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import flow
+from detection.protocol import ImageBoxSource
 from pose.skeleton import COCO
 from tracker import runner as track_module
 from tracker.run import main
@@ -38,7 +39,7 @@ class Estimator:
         return poses
 
 
-class Walkers:
+class Walkers(ImageBoxSource):
     """Two people, detected every 4th frame (flow carries them between), walking across."""
 
     def boxes(self, frame, image):

@@ -9,6 +9,7 @@ import numpy as np
 
 from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
+from tracker.errors import TrackerError
 from tracker.outputs.render import Renderer, RenderOptions
 from tracker.core.timing import StageTimer
 from tracker.io.video import VideoInfo
@@ -16,7 +17,12 @@ from tracker.io.video_writer import VideoWriter
 
 
 class VideoOutput:
-    """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error."""
+    """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error.
+
+    The encoder keeps frames it has not written yet, so a frame cannot be taken back (`rolls_back`)."""
+
+    unit = "frames"
+    rolls_back = False
 
     def __init__(self, path: Path, info: VideoInfo, keypoint_set: KeypointSet, keypoint_threshold: float,
                  timer: StageTimer, render: RenderOptions | None = None):
@@ -50,6 +56,14 @@ class VideoOutput:
         finally:
             reader.release()
         return count
+
+    def held(self) -> int:
+        """Frames written so far."""
+        return self._writer.frames if self._writer is not None else 0
+
+    def drop_last(self) -> None:
+        """Not possible (`rolls_back` is False): the encoder has taken the frame."""
+        raise TrackerError(f"{self.path.name} cannot take back a frame it encoded")
 
     def add(self, result: FrameResult) -> None:
         """Draw and append one frame."""
