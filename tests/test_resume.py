@@ -3,6 +3,9 @@ equals a run that never failed (the JSON and CSV byte for byte)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 
 import cv2
 import numpy as np
@@ -92,3 +95,53 @@ def test_resume_refuses_other_settings_and_skips_finished_videos(clip, tmp_path,
     finished = (out / "walk.json").read_bytes()
     assert run(clip, out, monkeypatch, 0, "--resume") == 0  # complete: nothing runs, so the fault never fires
     assert (out / "walk.json").read_bytes() == finished
+
+
+class FadingWalkers(Walkers):
+    """The walkers until frame 30, then nobody (no pose gives a propagated box, so frames 30+ have no person); at
+    frame `stop_at` a
+    SIGINT arrives (`how` "signal") or the detector fails once (`how` "error")."""
+
+    def __init__(self, stop_at: int | None = None, how: str = "signal"):
+        self.stop_at, self.how = stop_at, how
+
+    def boxes(self, frame, image):
+        if frame.index == self.stop_at:
+            self.stop_at = None
+            if self.how == "signal":
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)  # the handler raises KeyboardInterrupt here
+            raise RuntimeError("a detector fault injected by the test")
+        return super().boxes(frame, image) if frame.index < 30 else np.zeros((0, 5), np.float32)
+
+
+def run_fading(clip, out, monkeypatch, stop_at, how, *extra) -> int:
+    monkeypatch.setattr(track_module, "build_models", lambda config, device: Models(
+        Estimator(None), FadingWalkers(stop_at, how), flow.create("none")))
+    return main([str(clip), "-o", str(out), "--quiet", "--set", "flow.box_min_keypoints=18", *extra])
+
+
+def assert_equal_outputs(out, whole, frames: int = FRAMES) -> None:
+    """The JSON and CSV byte for byte, the video's frame count, and no state left."""
+    for suffix in ("json", "csv"):
+        assert (out / f"walk.{suffix}").read_bytes() == (whole / f"walk.{suffix}").read_bytes(), suffix
+    assert cv2.VideoCapture(str(out / "walk.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == frames
+    assert sorted(path.name for path in out.iterdir()) == ["walk.csv", "walk.json", "walk.mp4"]
+
+
+@pytest.mark.parametrize("how, status", [("signal", 130), ("error", 1)])
+@pytest.mark.parametrize("smooth", [[], ["--smooth"]], ids=["raw", "smooth"])
+def test_resume_after_frames_without_persons(clip, tmp_path, monkeypatch, capsys, how, status, smooth):
+    """Frames 30+ have nobody, so the CSV has no row of them; a stop at frame 45 then --resume must still equal an
+    uninterrupted run (the frames are counted from the resume state, not from CSV rows). With --smooth, the
+    Kalman filters are saved too, so a partial run is never taken for a finished one."""
+    whole = tmp_path / "whole"
+    assert run_fading(clip, whole, monkeypatch, None, how, *smooth) == 0
+    out = tmp_path / "resumed"
+    assert run_fading(clip, out, monkeypatch, 45, how, *smooth) == status
+    assert "hold the 45 frames done (--resume continues)" in capsys.readouterr().err
+    assert len(json.loads((out / "walk.json").read_text())["images"]) == 45
+    assert {row.split(",")[0] for row in (out / "walk.csv").read_text().splitlines()[1:]} == set(map(str, range(30)))
+    assert run_fading(clip, out, monkeypatch, None, how, "--resume", *smooth) == 0
+    assert "complete already" not in capsys.readouterr().out
+    assert_equal_outputs(out, whole)
