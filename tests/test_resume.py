@@ -2,9 +2,12 @@
 equals a run that never failed (the JSON and CSV byte for byte)."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
+import subprocess
 import time
 
 import cv2
@@ -16,6 +19,7 @@ from detection.protocol import ImageBoxSource
 from pose.skeleton import COCO
 from tracker import runner as track_module
 from tracker.run import main
+from tracker.outputs import csv_file
 from tracker.runner import Models
 
 FRAMES = 60
@@ -145,3 +149,90 @@ def test_resume_after_frames_without_persons(clip, tmp_path, monkeypatch, capsys
     assert run_fading(clip, out, monkeypatch, None, how, "--resume", *smooth) == 0
     assert "complete already" not in capsys.readouterr().out
     assert_equal_outputs(out, whole)
+
+
+class Disk:
+    """A disk with `room` bytes left for the CSV (None: plenty): a write beyond it stores what fits, then fails."""
+
+    def __init__(self, room: int | None):
+        self.room = room
+
+    def file(self, handle):
+        disk = self
+
+        class OnDisk:
+            def __getattr__(self, name):
+                return getattr(handle, name)
+
+            def write(self, data):
+                if disk.room is not None and len(data) > disk.room:
+                    handle.write(bytes(data[:disk.room]))
+                    disk.room = 0
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                if disk.room is not None:
+                    disk.room -= len(data)
+                return handle.write(data)
+
+        return OnDisk()
+
+
+def test_a_full_disk_keeps_the_frames_done_and_resume_continues_once_there_is_room(clip, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """The CSV's disk fills in the middle of frame 30: the JSON and CSV keep frames 0-29 whole, the video (the
+    largest file, whose encoder cannot take a frame back) is given up and named, the resume state is kept, and
+    --resume with room again gives what an uninterrupted run gives (the video tracked again from the start)."""
+    whole = tmp_path / "whole"
+    assert run(clip, whole, monkeypatch, None) == 0
+    lines = (whole / "walk.csv").read_bytes().splitlines(keepends=True)
+    done = b"".join(line for line in lines if not line[:1].isdigit() or int(line.split(b",")[0]) < 30)
+    disk = Disk(len(done) + 200)  # frame 30's rows do not fit
+    real_open = csv_file.atomic_open
+
+    @contextlib.contextmanager
+    def filling(path, mode, **options):
+        with real_open(path, mode, **options) as handle:
+            yield disk.file(handle)
+
+    monkeypatch.setattr(csv_file, "atomic_open", filling)
+    out = tmp_path / "out"
+    assert run(clip, out, monkeypatch, None) == 1
+    sentence = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "frame 30 failed (cannot write walk.csv: No space left on device)" in sentence, sentence
+    assert "hold the 30 frames done, but not walk.mp4 (given up with walk.csv)" in sentence, sentence
+    assert (out / "walk.csv").read_bytes() == done
+    assert len(json.loads((out / "walk.json").read_text())["images"]) == 30
+    assert sorted(path.name for path in out.iterdir()) == [".walk.resume.json", "walk.csv", "walk.json"]
+
+    disk.room = None  # space freed
+    assert run(clip, out, monkeypatch, None, "--resume") == 0
+    assert_equal_outputs(out, whole)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.parametrize("size", ["300k", "1m"])
+def test_a_full_tmpfs_keeps_the_frames_done_and_resume_continues_once_it_grows(clip, tmp_path, monkeypatch, capsys,
+                                                                                size):
+    """The same on a real 1 MB filesystem, grown to 64 MB (a remount) before --resume. Whether the disk fills
+    while frames are written or while the outputs are finished, what is kept is whole, and --resume ends with
+    what an uninterrupted run gives."""
+    whole = tmp_path / "whole"
+    assert run(clip, whole, monkeypatch, None) == 0
+    out = tmp_path / "small"
+    out.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(out)], capture_output=True).returncode:
+        pytest.skip("no tmpfs could be mounted here")
+    try:
+        assert run(clip, out, monkeypatch, None) == 1
+        sentence = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "No space left on device" in sentence and "--resume" in sentence, sentence
+        kept = sorted(path.name for path in out.iterdir())
+        assert ".walk.resume.json" in kept and not [name for name in kept if ".part" in name], kept
+        if "walk.json" in kept and "walk.csv" in kept:  # stopped mid-run: both hold the frames done, whole
+            frames = len(json.loads((out / "walk.json").read_text())["images"])
+            csv_frames = {int(row.split(",")[0]) for row in (out / "walk.csv").read_text().splitlines()[1:]}
+            assert 0 < frames and csv_frames == set(range(frames)), (frames, csv_frames)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(out)], check=True)
+        assert run(clip, out, monkeypatch, None, "--resume") == 0
+        assert_equal_outputs(out, whole)
+    finally:
+        subprocess.run(["umount", str(out)], check=False)

@@ -245,8 +245,8 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     if done.stop is not None:
         raise_stop(done, summary, source, out_dir, outputs, resumable)
     if outputs.lost:
-        raise TrackerError(f"{source.path.name}: {lost_outputs(outputs)}; the other outputs in {out_dir} are "
-                           "complete, and --resume writes the rest once there is room.")
+        raise TrackerError(f"{source.path.name}: could not write {lost_outputs(outputs)}; the other outputs in "
+                           f"{out_dir} are complete, and --resume writes the rest once there is room.")
     return summary
 
 
@@ -270,8 +270,7 @@ def finish_state(out_dir: Path, name: str, config: TrackConfig, done: Progress, 
 
 def lost_outputs(outputs: VideoOutputs) -> str:
     """The outputs that could not be written, and why."""
-    return "; ".join(f"{outputs.paths[kind].name} could not be written ({why.rstrip('.')})"
-                     for kind, why in outputs.lost.items())
+    return ", ".join(f"{outputs.paths[kind].name} ({why.rstrip('.')})" for kind, why in outputs.lost.items())
 
 
 def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, outputs: VideoOutputs,
@@ -280,7 +279,7 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     kept = (f"the outputs in {out_dir} hold the {outputs.frames} frames done" if outputs.frames
             else "no frame was done")
     if outputs.frames and outputs.lost:
-        kept += f" ({lost_outputs(outputs)})"
+        kept += f", but not {lost_outputs(outputs)}"
     if outputs.frames and resumable:
         kept += " (--resume continues)"
     if isinstance(done.stop, KeyboardInterrupt):

@@ -189,7 +189,7 @@ class VideoOutputs:
         reason = error.strerror or str(error)
         for name, writer in list(self._open.items()):
             if not writer.rolls_back:
-                self._lose(name, reason if name == kind else f"given up when {failing.path.name} could not be written")
+                self._lose(name, reason if name == kind else f"given up with {failing.path.name}")
             elif name in wrote:
                 writer.drop_last()
         raise TrackerError(f"cannot write {failing.path.name}: {reason}")
