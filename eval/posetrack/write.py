@@ -86,6 +86,10 @@ class SequenceWriter:
             self._spool([_annolist_entry(frame, self.frames, self._cleaner)], [])
         self.frames += 1
 
+    def spooled_bytes(self) -> int:
+        """Bytes spooled so far: about what joining them into the file will take on disk."""
+        return sum(os.fstat(spool.fileno()).st_size for spool in (self._entries, self._persons) if spool is not None)
+
     def drop_last(self) -> None:
         """Take back the frame `add` spooled last (another output could not write it)."""
         if self._before_last is None:

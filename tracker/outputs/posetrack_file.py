@@ -92,6 +92,10 @@ class PoseTrackOutput:
         """Take back the frame `add` spooled last (another output could not write it)."""
         self._writer.drop_last()
 
+    def room_needed(self) -> int:
+        """Bytes finishing takes on disk: the spooled frames are joined into a new file."""
+        return self._writer.spooled_bytes()
+
     def add(self, result: FrameResult) -> None:
         """Spool one frame's persons."""
         with self.timer("write"):

@@ -61,6 +61,11 @@ class VideoOutput:
         """Frames written so far."""
         return self._writer.frames if self._writer is not None else 0
 
+    @staticmethod
+    def room_needed() -> int:
+        """Bytes finishing takes on disk beyond the frames written: the MP4's small index only."""
+        return 0
+
     def drop_last(self) -> None:
         """Not possible (`rolls_back` is False): the encoder has taken the frame."""
         raise TrackerError(f"{self.path.name} cannot take back a frame it encoded")

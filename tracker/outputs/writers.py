@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,6 +60,9 @@ class FrameWriter(Protocol):
 
     def drop_last(self) -> None:
         """Take back the frame `add` wrote last (only where `rolls_back`)."""
+
+    def room_needed(self) -> int:
+        """Bytes of disk that finishing the file takes beyond what it holds now."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,7 @@ class VideoOutputs:
             if not keep:
                 self._give_up(error)
                 return False
+            self._make_room()
             for name, writer in list(self._open.items()):
                 try:
                     writer.__exit__(None, None, None)
@@ -227,6 +232,15 @@ class VideoOutputs:
                     self._check_finished(name, writer)
                 del self._open[name]
         return False
+
+    def _make_room(self) -> None:
+        """When the disk lacks the room the JSON needs to be finished, give up the outputs that cannot take a frame
+        back (the video, the largest): the JSON and the CSV are the results, the video a picture of them."""
+        needed = sum(writer.room_needed() for writer in self._open.values())
+        if needed and shutil.disk_usage(self.out_dir).free < needed:
+            for name, writer in list(self._open.items()):
+                if not writer.rolls_back:
+                    self._lose(name, "given up to make room on a full disk")
 
     def _check_finished(self, kind: str, writer: FrameWriter) -> None:
         """A finished video must hold its frames: OpenCV's encoder does not report a disk that filled up."""
