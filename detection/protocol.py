@@ -68,4 +68,3 @@ class ImageBoxSource:
 
     def report_matches(self) -> None:
         """Nothing to report."""
-        return None

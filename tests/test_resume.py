@@ -219,7 +219,8 @@ def test_a_full_tmpfs_keeps_the_frames_done_and_resume_continues_once_it_grows(c
     assert run(clip, whole, monkeypatch, None) == 0
     out = tmp_path / "small"
     out.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(out)], capture_output=True).returncode:
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(out)], capture_output=True)
+    if mounted.returncode:
         pytest.skip("no tmpfs could be mounted here")
     try:
         assert run(clip, out, monkeypatch, None) == 1

@@ -50,7 +50,8 @@ class SequenceWriter:
     Entries go to anonymous spool files beside the target (unlinked at once, so even a killed
     process leaves nothing behind); `close` joins them into the target atomically, with the bytes
     `json.dump` would give for the whole sequence. A frame is spooled whole or, when a write fails (a
-    full disk), not at all: the spools are cut back, and the frames before it can still be joined. Use as a context manager: leaving with an
+    full disk), not at all: the spools are cut back, and the frames before it can still be joined.
+    Use as a context manager: leaving with an
     exception writes nothing. `nframes` (PoseTrack 2018) is the video's frame count when given (a strided
     run adds fewer frames than the video has), else the number of frames added.
     """

@@ -23,8 +23,9 @@ class SmootherState:
 
     def to_data(self) -> dict[str, Any]:
         """Plain data for the resume file (float64 survives JSON exactly)."""
-        return {"frame": self.frame, "filters": [{"id": track_id, "x": x.ravel().tolist(), "P": p.tolist(), "last": last}
-                                                 for track_id, (x, p, last) in self.filters.items()]}
+        return {"frame": self.frame,
+                "filters": [{"id": track_id, "x": x.ravel().tolist(), "P": p.tolist(), "last": last}
+                            for track_id, (x, p, last) in self.filters.items()]}
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> "SmootherState":
