@@ -1,5 +1,6 @@
-"""Benchmark of `tracker.analyze`: wall and CPU seconds for a synthetic 3,000-frame, 10-track PoseTrack JSON (30 frames/s,
-walking figures with swinging limbs, 1 px noise, 5% of sightings dropped in short gaps), with and without plots.
+"""Benchmark of `tracker.analyze`: wall and CPU seconds for a synthetic 3,000-frame, 10-track PoseTrack JSON
+(30 frames/s, walking figures with swinging limbs, 1 px noise, 5% of sightings dropped in short gaps), with and
+without plots.
 
 Run from the repo root: ``python -m bench.analyze``; prints one JSON line.
 """
@@ -47,7 +48,8 @@ def synthetic_sequence(frames: int = 3000, tracks: int = 10, seed: int = 0) -> S
                 continue
             hip = starts[track] + velocities[track] * index
             hip = np.abs((hip + [1920, 1080]) % [3840, 2160] - [1920, 1080])  # bounce off the edges
-            xy = hip + base + swing * 30.0 * np.sin(2 * np.pi * 1.2 * index / 30.0 + track) + rng.normal(0, 1, base.shape)
+            phase = 2 * np.pi * 1.2 * index / 30.0 + track
+            xy = hip + base + swing * 30.0 * np.sin(phase) + rng.normal(0, 1, base.shape)
             keypoints = np.column_stack([xy, np.ones(len(xy))])
             box = (*(xy.min(axis=0) - 10), *(xy.max(axis=0) + 10))
             persons.append(Person(track_id=track, keypoints=keypoints, scores=rng.uniform(0.5, 1.0, len(xy)),

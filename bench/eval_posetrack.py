@@ -27,7 +27,7 @@ SWEEP = "0.1:0.9:0.05"
 def _repeated(sequence: Sequence, name: str, copies: int) -> Sequence:
     """The sequence's frames `copies` times over, renamed as one longer video called `name`."""
     frames = []
-    for copy_index in range(copies):
+    for _ in range(copies):
         for frame in sequence.frames:
             number = len(frames)
             clone = copy.copy(frame)

@@ -21,8 +21,8 @@ import torch
 import detection
 import flow
 from bench.machine import emit
+from common.runtime import cpu_has_bf16
 from flow.dis import PRESETS
-from pose.runtime.choice import cpu_has_bf16
 
 SHIFT = (2.3, -1.1)
 SIZES = {"1280x720": (1280, 720), "640x360": (640, 360)}
@@ -65,7 +65,7 @@ def bench_dis(rng: np.random.Generator, seconds: float) -> dict:
                 field = estimator.flow(prev, cur)
                 inner = field[32:-32, 32:-32].reshape(-1, 2) - np.array(SHIFT)
                 figures[f"{size_name}_{preset}_scale{scale}"] = {
-                    "fps": round(_rate(lambda: estimator.flow(prev, cur), seconds, 3), 1),
+                    "fps": round(_rate(lambda e=estimator, a=prev, b=cur: e.flow(a, b), seconds, 3), 1),
                     "epe_px": round(float(np.median(np.hypot(inner[:, 0], inner[:, 1]))), 3)}
     return figures
 
@@ -90,12 +90,12 @@ def bench_detectors(rng: np.random.Generator, seconds: float) -> dict:
         for runtime, precision, batch in runs:
             torch.manual_seed(0)
             detector = detection.create(name, weights=None, batch_size=batch,
-                                        runtime="torch" if runtime == "plain" else runtime, precision=precision)
+                                        engine="torch" if runtime == "plain" else runtime, precision=precision)
             if runtime == "plain":  # torchvision's own single-core RoIAlign back
                 detector.model.roi_heads.box_roi_pool = detector.model.roi_heads.box_roi_pool.pool
             frames = [frame] * batch
             figures[f"{name}_{runtime}_{precision}_batch{batch}"] = round(
-                batch * _rate(lambda: detector.detect(frames), seconds, 1), 3)
+                batch * _rate(lambda d=detector, f=frames: d.detect(f), seconds, 1), 3)
     return figures
 
 

@@ -1,22 +1,21 @@
 """End-to-end tracking speed and memory: `python -m bench.pipeline` prints one JSON line.
 
-Runs `tracker.runner.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets
-(W32 256x192 and W48 384x288), DIS flow and three fixed person boxes per frame standing in for the
-detector (a random-weight detector finds no persons). Reports frames/s, seconds per stage (decode,
-detect, flow, pose, associate, render, write), the time inside the HRNet forwards, the overhead
-(wall time minus forwards, flow and decoding) and peak memory. Peak memory is compared for the clip
-looped to 300 and to 3,000 frames with every output written (video, streamed JSON, CSV), the tiny
-HRNet and no flow-propagated boxes (random poses would otherwise add boxes frame after frame), with
-the memory at a tenth, half and the end of the run: it must stay flat as the video grows. Each configuration runs in its own process, so that peak RSS belongs to that
-run alone. The `preset_*` runs are the two presets end to end on a runtime (`auto`: OpenVINO,
-bf16 where the CPU has it; `torch`: before): their random-weight detector runs its real forward
-on every frame it is due (timed as the detect stage), and seven fixed boxes (about the clip's
-persons) replace its output. A first untimed pass over the same frames (`warmup_s`) keeps start-up
-out of the frames/s: OpenVINO compiles or loads its models there, and plans its kernels for each
-batch size it has not seen (W48: about 0.2 s more on that call), as a long video does once for
-its few batch sizes. `fast` runs the clip looped 4 times (20 frames, 4 detector calls); W48
-384x288 runs on the first 3 frames to keep the benchmark within minutes on 2 cores; torch with 1
-vs 2 intra-op threads is measured with W32.
+Runs `tracker.runner.track_video` on the real 5-frame 1280x720 clip with random-weight HRNets (W32 256x192 and
+W48 384x288), DIS flow and three fixed person boxes per frame standing in for the detector (a random-weight
+detector finds no persons). Reports frames/s, seconds per stage (decode, detect, flow, pose, associate,
+render, write), the time inside the HRNet forwards, the overhead (wall time minus forwards, flow and decoding)
+and peak memory. Peak memory is compared for the clip looped to 300 and to 3,000 frames with every output
+written (video, streamed JSON, CSV), the tiny HRNet and no flow-propagated boxes (random poses would otherwise
+add boxes frame after frame), with the memory at a tenth, half and the end of the run: it must stay flat as
+the video grows. Each configuration runs in its own process, so that peak RSS belongs to that run alone. The
+`preset_*` runs are the two presets end to end on a runtime (`auto`: OpenVINO, bf16 where the CPU has it;
+`torch`: before): their random-weight detector runs its real forward on every frame it is due (timed as the
+detect stage), and seven fixed boxes (about the clip's persons) replace its output. A first untimed pass over
+the same frames (`warmup_s`) keeps start-up out of the frames/s: OpenVINO compiles or loads its models there,
+and plans its kernels for each batch size it has not seen (W48: about 0.2 s more on that call), as a long
+video does once for its few batch sizes. `fast` runs the clip looped 4 times (20 frames, 4 detector calls);
+W48 384x288 runs on the first 3 frames to keep the benchmark within minutes on 2 cores; torch with 1 vs 2
+intra-op threads is measured with W32.
 """
 from __future__ import annotations
 
@@ -100,6 +99,7 @@ def worker(name: str) -> dict:
 
     import detection
     import flow
+    from common.runtime import Runtime
     from detection.protocol import ImageBoxSource
     from pose.estimator import PoseEstimator
     from tracker.config import load_track_config, resolve_config_path
@@ -114,12 +114,12 @@ def worker(name: str) -> dict:
     config = load_track_config(preset=preset, overrides=overrides)
     threads = configure_threads(config.runtime.threads, "cpu")
     torch.manual_seed(0)  # the same random HRNet in every run
-    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, device="cpu",
-                                          runtime=engine, threads=threads)
+    runtime = Runtime.resolve("cpu", engine, "auto", threads)
+    estimator = PoseEstimator.from_config(resolve_config_path(model_config), None, flip=flip, runtime=runtime)
     estimator.model = forward = _TimedNetwork(estimator.model)
     detector, persons = None, PERSONS
     if preset is not None:  # the preset's detector, random weights, its forward run and timed
-        detector = detection.create(config.detection.detector, weights=None, runtime=engine, threads=threads)
+        detector = detection.create(config.detection.detector, weights=None, runtime=runtime)
         persons = CROWD
 
     rss_at = {}
@@ -157,7 +157,7 @@ def worker(name: str) -> dict:
                 - (stages.get("detect", 0.0) if detector is not None else 0.0))
     return {
         "frames": summary.frames, "persons": summary.persons, "flip": flip, "threads": threads,
-        "runtime": estimator.runtime, "precision": estimator.precision,
+        "runtime": runtime.engine, "precision": runtime.precision,
         "detector": config.detection.detector if detector is not None else "none: fixed boxes",
         "warmup_s": round(warmup, 3),
         "fps": round(summary.frames / summary.seconds, 3), "wall_s": round(summary.seconds, 3),
@@ -185,8 +185,9 @@ def main(argv: list[str] | None = None) -> None:
         done = subprocess.run([sys.executable, "-m", "bench.pipeline", "--worker", name], check=True,
                               capture_output=True, text=True)
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    figures = {"benchmark": "pipeline", "clip": CLIP.name, "boxes": "three fixed boxes per frame (seven in the preset runs)",
-               "flow": "dis", "weights": "random", "runs": results}
+    figures = {"benchmark": "pipeline", "clip": CLIP.name,
+               "boxes": "three fixed boxes per frame (seven in the preset runs)", "flow": "dis", "weights": "random",
+               "runs": results}
     if "memory_300_frames" in results and "memory_3000_frames" in results:
         figures["peak_rss_growth_mb_300_to_3000_frames"] = round(
             results["memory_3000_frames"]["peak_rss_mb"] - results["memory_300_frames"]["peak_rss_mb"], 1)

@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from bench.machine import emit
+from common.runtime import cpu_has_bf16
 from pose.config import load_model_config
 from pose.flops import conv_multiply_adds, paper_gflops
 from pose.hrnet import build_model, fold_batchnorm
-from pose.runtime.choice import cpu_has_bf16
 
 MODELS = ("hrnet_w32_256x192", "hrnet_w48_384x288")
 # Timed calls per variant for each (model, batch).

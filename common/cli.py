@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from common.errors import UserError
 from common.signals import INTERRUPTED_STATUS, TERMINATED_STATUS, Terminated, stop_on_signals

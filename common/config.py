@@ -13,13 +13,17 @@ import dataclasses
 import math
 import types
 import typing
-from typing import Any, Iterable, Mapping, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from common.errors import UserError
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def within(low: float | None = None, high: float | None = None, *, above: float | None = None,
@@ -70,7 +74,7 @@ def merge(instance: T, layer: Mapping[str, Any], origin: str, error: type[UserEr
         if key not in hints or key not in names:
             raise error(f"{origin}: unknown key {where}; known keys: {', '.join(names)}.")
         current = getattr(instance, key)
-        if dataclasses.is_dataclass(current) and not isinstance(value, type(current)):
+        if dataclasses.is_dataclass(current) and not isinstance(current, type) and not isinstance(value, type(current)):
             changes[key] = merge(current, value or {}, origin, error, f"{where}.")
         else:
             changes[key] = _coerce(f"{origin}: {where}", hints[key], value, error)

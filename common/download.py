@@ -55,7 +55,7 @@ def _check_digest_spec(sha256: str | None) -> str | None:
     if sha256 is None:
         return None
     digest = sha256.strip().lower()
-    if not re.fullmatch(r"[0-9a-f]{%d,64}" % _MIN_PREFIX_DIGITS, digest):
+    if not re.fullmatch(rf"[0-9a-f]{{{_MIN_PREFIX_DIGITS},64}}", digest):
         raise DownloadError(f"sha256 {sha256!r} is neither a 64-digit hex digest nor a hex prefix of "
                             f"at least {_MIN_PREFIX_DIGITS} digits.")
     return digest

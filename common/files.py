@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 
 def _current_umask() -> int:
@@ -44,8 +45,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
     """Open a temporary file beside `path` for writing; rename it to `path` when the block ends."""
     if not any(flag in mode for flag in "wx"):
         raise ValueError(f"atomic_open writes files; mode {mode!r} does not write")
-    with atomic_path(path) as tmp:
-        with open(tmp, mode.replace("x", "w"), **kwargs) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_path(path) as tmp, open(tmp, mode.replace("x", "w"), **kwargs) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 INTERRUPTED_STATUS = 130  # 128 + SIGINT
@@ -25,6 +25,9 @@ class Terminated(KeyboardInterrupt):
 
 class _State:
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.active = False
         self.raised = False
         self.deferring = 0
@@ -57,7 +60,7 @@ def stop_on_signals() -> Iterator[_State]:
         yield _state
         return
     previous = {number: signal.signal(number, _handler) for number in SIGNALS}
-    _state.__init__()
+    _state.reset()
     _state.active = True
     try:
         yield _state

@@ -12,8 +12,8 @@ import hashlib
 import logging
 import re
 import urllib.error
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn

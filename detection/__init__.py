@@ -34,7 +34,7 @@ NAMES: tuple[str, ...] = tuple(_BACKENDS)
 """Detector names `create` accepts; the first is the default."""
 
 
-def create(name: str = NAMES[0], **options) -> "TorchvisionDetector":
+def create(name: str = NAMES[0], **options) -> TorchvisionDetector:
     """The detector called `name` (one of NAMES), built with `options` (weights, device,
     score_threshold, min_box_size, batch_size, min_size, max_size; see TorchvisionDetector)."""
     if name not in _BACKENDS:

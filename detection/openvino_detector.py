@@ -30,13 +30,17 @@ _EXAMPLE_SIZE = (64, 64)  # for reading the names and structure of the outputs
 def compile_for_openvino(model: nn.Module, *, precision: str = "fp32", threads: int = 0) -> None:
     """Swap, in place, the networks of a torchvision R-CNN or RetinaNet for OpenVINO ones computing
     in `precision` ("fp32" or "bf16") on `threads` cores (0: every core)."""
-    owner = model.rpn if hasattr(model, "rpn") else model  # where the dense head lives
-    backbone = OpenVINOBackbone(model.backbone, owner.head, precision=precision, threads=threads)
+    owner = model.get_submodule("rpn") if hasattr(model, "rpn") else model  # where the dense head lives
+    backbone = OpenVINOBackbone(model.get_submodule("backbone"), owner.get_submodule("head"), precision=precision,
+                                threads=threads)
     model.backbone = backbone
     owner.head = _HeadOutputs(backbone)
-    roi_heads = getattr(model, "roi_heads", None)
-    if roi_heads is not None:
-        roi_heads.box_head = OpenVINOBoxHead(roi_heads.box_head, roi_heads.box_roi_pool.output_size,
+    if hasattr(model, "roi_heads"):
+        roi_heads = model.get_submodule("roi_heads")
+        pooled_size = roi_heads.get_submodule("box_roi_pool").output_size  # MultiScaleRoIAlign's (h, w)
+        if not isinstance(pooled_size, (list, tuple)):
+            raise TypeError(f"a torchvision box RoI pool has a list or tuple output_size, not {pooled_size!r}")
+        roi_heads.box_head = OpenVINOBoxHead(roi_heads.get_submodule("box_head"), pooled_size,
                                              backbone.out_channels, precision=precision, threads=threads)
 
 
@@ -48,7 +52,10 @@ class OpenVINOBackbone(nn.Module):
     def __init__(self, backbone: nn.Module, head: nn.Module, *, precision: str = "fp32",
                  threads: int = 0) -> None:
         super().__init__()
-        self.out_channels = backbone.out_channels  # what torchvision's heads read
+        channels = backbone.out_channels  # what torchvision's heads read
+        if not isinstance(channels, int):
+            raise TypeError(f"a torchvision backbone has an int out_channels, not {channels!r}")
+        self.out_channels = channels
         example = torch.zeros(1, 3, *_EXAMPLE_SIZE)
         with torch.no_grad():
             features = backbone.eval()(example)

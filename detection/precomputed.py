@@ -25,8 +25,8 @@ import logging
 import math
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -103,7 +103,7 @@ class PrecomputedDetections:
         self.source = source
         self._boxes = boxes
         self._table = table
-        self._table_source = table_source
+        self._table_source = table_source if table_source is not None else source
         self._by_number: dict[object, list[object]] = {}
         for image_id in boxes:
             self._by_number.setdefault(_frame_number(image_id), []).append(image_id)
@@ -128,7 +128,7 @@ class PrecomputedDetections:
         return self._default.report_matches()
 
     def for_video(self, source: str | os.PathLike, image_ids: Sequence[object] | None = None,
-                  image_paths: Sequence[str] | None = None) -> "VideoBoxes":
+                  image_paths: Sequence[str] | None = None) -> VideoBoxes:
         """This file's boxes for the frames of one video (`image_ids`, `image_paths`: its ground truth's ids
         and file names, frame by frame), matched by the first way that fits (module docstring); logs which."""
         source = Path(source)
@@ -148,13 +148,14 @@ class PrecomputedDetections:
     def _ids_by_path(self, image_paths: Sequence[str]) -> list[object] | None:
         """The ids whose file name (the id itself when a string, else its name in the image list) ends in each
         frame's folder and file (`003418_mpii_test/000000.jpg`), frame by frame; None when no frame has one."""
-        ends = {PurePosixPath(image_id.replace("\\", "/")).parts[-2:]: image_id for image_id in self._boxes
-                if isinstance(image_id, str)}
+        ends: dict[tuple[str, ...], object] = {
+            PurePosixPath(image_id.replace("\\", "/")).parts[-2:]: image_id for image_id in self._boxes
+            if isinstance(image_id, str)}
         ends.update((name.parts[-2:], image_id) for image_id, name in self._table or ())
-        ids = [ends.get(PurePosixPath(path.replace("\\", "/")).parts[-2:]) for path in image_paths]
+        ids: list[object] = [ends.get(PurePosixPath(path.replace("\\", "/")).parts[-2:]) for path in image_paths]
         return ids if any(image_id is not None for image_id in ids) else None
 
-    def _by_folder_name(self, source: Path) -> "VideoBoxes | None":
+    def _by_folder_name(self, source: Path) -> VideoBoxes | None:
         """Matching by the PoseTrack video number the folder or file name starts with, when the file
         holds PoseTrack ids; None when it holds one video's ids (frame numbers then suffice)."""
         videos = sorted({image_id // 10000 % 10**6 for image_id in self._boxes
@@ -292,7 +293,7 @@ def from_file(path: str | os.PathLike, images: str | os.PathLike | None = None
     `"images"` list gives file names and frame order (optional, see the module docstring)."""
     path = Path(path)
     data = read_json(path, "detections", error=DetectionError)
-    table_data, table_source = None, None
+    table_data, table_source = None, path
     if isinstance(data, dict):
         if "annotations" not in data:
             raise DetectionError(f"{path} holds an object without 'annotations'; expected a list "

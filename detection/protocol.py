@@ -9,8 +9,9 @@ A detector gets both from `ImageBoxSource`: it is the same for every video and h
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -57,12 +58,15 @@ class BoxSource(FrameBoxes, Protocol):
         ...
 
 
+S = TypeVar("S", bound="ImageBoxSource")
+
+
 class ImageBoxSource:
     """The binding and report of a box source that looks at each image: the same for every video, nothing to
     report. Detectors inherit it and give `boxes`."""
 
-    def for_video(self, source: str | os.PathLike, image_ids: Sequence[object] | None = None,
-                  image_paths: Sequence[str] | None = None) -> "ImageBoxSource":
+    def for_video(self: S, source: str | os.PathLike, image_ids: Sequence[object] | None = None,
+                  image_paths: Sequence[str] | None = None) -> S:
         """Itself: the image alone decides the boxes."""
         return self
 

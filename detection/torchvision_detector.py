@@ -1,22 +1,18 @@
 """Person boxes from torchvision's COCO detectors (Faster R-CNN, RetinaNet, Keypoint R-CNN)."""
 from __future__ import annotations
 
-import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 from torchvision.models import WeightsEnum
 
+from common.runtime import Runtime
+from common.torchvision_weights import load_torchvision_weights
 from detection.errors import DetectionError
 from detection.protocol import FrameKey, ImageBoxSource
 from detection.threaded_roi_pool import ThreadedRoIPool
-from common.torchvision_weights import load_torchvision_weights
-from pose.errors import PoseError
-from pose.runtime.choice import resolve_precision, resolve_runtime
-
-_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 PERSON_LABEL = 1
 """Label of "person" in torchvision's COCO category list (and in Keypoint R-CNN's two classes)."""
@@ -55,17 +51,17 @@ class TorchvisionDetector(ImageBoxSource):
     and tests). `min_size`/`max_size` override torchvision's input resizing (default: shorter side
     800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels.
 
-    `runtime` "torch" (default), "openvino" (backbone, FPN, dense head and box head compiled for
-    the CPU, `detection.openvino_detector`) or "auto" (OpenVINO on a CPU);
-    `precision` "auto" (bf16 on OpenVINO where the CPU has it; fp16 autocast on CUDA, fp32 on a
-    CPU with torch), "fp32", "bf16" or "fp16"; `threads` OpenVINO's thread count and, on a CPU, the
-    threads pooling the R-CNN regions (`detection.threaded_roi_pool`; 0: every core).
+    `runtime` (`common.runtime.Runtime`): engine "torch" or "openvino" (backbone, FPN, dense head and
+    box head compiled for the CPU, `detection.openvino_detector`), precision "fp32", "bf16" or "fp16"
+    (autocast on CUDA), and `threads`: OpenVINO's thread count and, on a CPU, the threads pooling the
+    R-CNN regions (`detection.threaded_roi_pool`; 0: every core). Without it, `device`, `engine`,
+    `precision` and `threads` are resolved into one (`Runtime.resolve`); the default is torch fp32 on the CPU.
     """
 
     def __init__(self, builder: Callable[..., nn.Module], weights_enum: type[WeightsEnum], *,
-                 weights: str | None = "DEFAULT", device: str | torch.device = "cpu",
-                 score_threshold: float = 0.5, min_box_size: float = 8.0, batch_size: int = 4,
-                 min_size: int | None = None, max_size: int | None = None, runtime: str = "torch",
+                 weights: str | None = "DEFAULT", score_threshold: float = 0.5, min_box_size: float = 8.0,
+                 batch_size: int = 4, min_size: int | None = None, max_size: int | None = None,
+                 runtime: Runtime | None = None, device: str | torch.device = "cpu", engine: str = "torch",
                  precision: str = "auto", threads: int = 0) -> None:
         if batch_size < 1:
             raise DetectionError(f"batch_size must be at least 1, not {batch_size}.")
@@ -76,29 +72,23 @@ class TorchvisionDetector(ImageBoxSource):
         if weights is not None:
             load_torchvision_weights(model, weights_enum, weights, DetectionError)
         self.name = builder.__name__
-        self.device = torch.device(device)
-        try:
-            self.runtime = resolve_runtime(runtime, self.device.type)
-            self.precision = resolve_precision(precision, self.runtime, self.device.type,
-                                               torch_default="fp16" if self.device.type == "cuda" else "fp32")
-        except PoseError as error:
-            raise DetectionError(str(error)) from None
+        self.runtime = Runtime.given(runtime, device=device, engine=engine, precision=precision, threads=threads,
+                                     error=DetectionError)
+        if self.runtime.precision == "fp64":
+            raise DetectionError("the detectors run in fp32, bf16 or fp16, not fp64.")
+        self.device = self.runtime.torch_device()
         self.model = model.eval().to(self.device)
         _drop_keypoint_branch(self.model)
-        if self.runtime == "openvino":
+        if self.runtime.engine == "openvino":
             from detection.openvino_detector import compile_for_openvino
 
-            compile_for_openvino(self.model, precision=self.precision, threads=threads)
+            compile_for_openvino(self.model, precision=self.runtime.precision, threads=self.runtime.threads)
         if self.device.type == "cpu" and hasattr(self.model, "roi_heads"):
-            self.model.roi_heads.box_roi_pool = ThreadedRoIPool(self.model.roi_heads.box_roi_pool, threads)
+            roi_heads = self.model.get_submodule("roi_heads")
+            roi_heads.box_roi_pool = ThreadedRoIPool(roi_heads.get_submodule("box_roi_pool"), self.runtime.threads)
         self.score_threshold = float(score_threshold)
         self.min_box_size = float(min_box_size)
         self.batch_size = int(batch_size)
-
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.device.type == "cuda" and self.precision != "fp32":
-            return torch.autocast("cuda", dtype=_AUTOCAST_DTYPES[self.precision])
-        return contextlib.nullcontext()
 
     def boxes(self, frame: FrameKey, image: np.ndarray) -> np.ndarray:
         """The `BoxSource` call: person boxes (N,5) of one RGB frame (the key is not needed)."""
@@ -116,7 +106,7 @@ class TorchvisionDetector(ImageBoxSource):
                                          f"{frame.dtype} of shape {frame.shape}.")
                 tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device)
                 batch.append(tensor.permute(2, 0, 1).float().div_(255.0))
-            with self._autocast():
+            with self.runtime.autocast():
                 outputs = self.model(batch)
             results.extend(person_boxes(output, self.score_threshold, self.min_box_size)
                            for output in outputs)

@@ -9,11 +9,11 @@ import argparse
 import importlib
 import math
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
-from eval.errors import EvalError
 from common.cli import run_cli
 from common.jsonio import write_json
+from eval.errors import EvalError
 from eval.posetrack.evaluate import MOTP_NOTE, evaluate_folders, format_tables, sweep
 from eval.posetrack.prune import prune_folder
 from eval.posetrack.read import read_folder

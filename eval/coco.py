@@ -12,13 +12,14 @@ import io
 import logging
 import math
 import os
+from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from eval.errors import EvalError
 from common.jsonio import read_json, write_json
+from eval.errors import EvalError
 from pose.oks import oks_nms, rescore
 from pose.skeleton import COCO
 
@@ -191,13 +192,13 @@ def rescore_and_nms(
     box_scores = np.asarray(box_scores, dtype=np.float64)
     areas = np.asarray(areas, dtype=np.float64)
     image_ids = np.asarray(image_ids)
-    extras = {"center": centers, "scale": scales}
+    extras: dict[str, np.ndarray | None] = {"center": centers, "scale": scales}
     for name, array in (("box_scores", box_scores), ("areas", areas), ("image_ids", image_ids)):
         if array.shape != (count,):
             raise EvalError(f"{name} must have shape ({count},) to match the poses, got {array.shape}.")
-    for name, array in extras.items():
-        if array is not None and np.shape(array) != (count, 2):
-            raise EvalError(f"{name}s must have shape ({count}, 2), got {np.shape(array)}.")
+    for name, extra in extras.items():
+        if extra is not None and np.shape(extra) != (count, 2):
+            raise EvalError(f"{name}s must have shape ({count}, 2), got {np.shape(extra)}.")
 
     scores = rescore(poses, box_scores, keypoint_threshold)
 
@@ -213,9 +214,9 @@ def rescore_and_nms(
                 "keypoints": poses[index].reshape(-1).tolist(),
                 "score": float(scores[index]),
             }
-            for name, array in extras.items():
-                if array is not None:
-                    result[name] = np.asarray(array[index], dtype=np.float64).tolist()
+            for name, extra in extras.items():
+                if extra is not None:
+                    result[name] = np.asarray(extra[index], dtype=np.float64).tolist()
             results.append(result)
     return results
 

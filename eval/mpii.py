@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from eval.errors import EvalError
 from common.jsonio import read_json, write_json
+from eval.errors import EvalError
 from pose.skeleton import MPII
 from pose.skeleton import MPII_GROUPS as GROUPS
 

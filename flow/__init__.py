@@ -6,6 +6,7 @@ default, never loads torch.
 """
 from __future__ import annotations
 
+from common.runtime import Runtime
 from flow.errors import FlowError
 from flow.protocol import FlowEstimator
 
@@ -18,9 +19,11 @@ NAMES: tuple[str, ...] = ("dis", *_NETWORKS, "none", PTLFLOW_PREFIX + "<model>")
 """Flow backend names `create` accepts; the first is the default."""
 
 
-def create(name: str = "dis", *, device: str = "cpu", **options) -> FlowEstimator:
+def create(name: str = "dis", *, runtime: Runtime | None = None, device: str = "cpu", **options) -> FlowEstimator:
     """The flow backend called `name` (see NAMES) with `options` (DIS: preset, scale; RAFT: weights,
-    iterations; ptlflow: checkpoint). `device` places the networks; DIS and `none` run on the CPU."""
+    iterations; ptlflow: checkpoint). The networks run in torch on the device of `runtime` (or of `device`
+    without one), in fp32 whatever its precision: RAFT's correlation lookups lose sub-pixel detail in
+    fp16. DIS and `none` run on the CPU."""
     if name == "dis":
         from flow.dis import DisFlow
 
@@ -35,9 +38,13 @@ def create(name: str = "dis", *, device: str = "cpu", **options) -> FlowEstimato
         from flow.raft import RaftFlow
 
         builder, weights_enum = _NETWORKS[name]
-        return RaftFlow(getattr(tv, builder), getattr(tv, weights_enum), device=device, **options)
+        return RaftFlow(getattr(tv, builder), getattr(tv, weights_enum), device=_device(runtime, device), **options)
     if name.startswith(PTLFLOW_PREFIX):
         from flow.ptlflow_backend import PtlflowFlow  # imports ptlflow only when chosen
 
-        return PtlflowFlow(name[len(PTLFLOW_PREFIX):], device=device, **options)
+        return PtlflowFlow(name[len(PTLFLOW_PREFIX):], device=_device(runtime, device), **options)
     raise FlowError(f"unknown flow backend {name!r}; choose one of {', '.join(NAMES)}.")
+
+
+def _device(runtime: Runtime | None, device: str) -> str:
+    return Runtime.given(runtime, device=device, error=FlowError).device

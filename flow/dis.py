@@ -29,7 +29,7 @@ class DisFlow:
             raise FlowError(f"the DIS working scale must be in (0, 1], not {scale}.")
         self.preset = preset
         self.scale = float(scale)
-        self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
+        self._dis = cv2.DISOpticalFlow.create(PRESETS[preset])
 
     def _gray(self, rgb: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # input is RGB, as everywhere in hrtrack
@@ -41,7 +41,8 @@ class DisFlow:
         """RGB uint8 HxWx3 pair -> (H,W,2) float32 (dx, dy) moving pixels of prev to cur."""
         height, width = check_pair(prev_rgb, cur_rgb)
         small = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
-        field = self._dis.calc(self._gray(prev_rgb, small), self._gray(cur_rgb, small), None)
+        # OpenCV's stubs require an initial flow, which calc takes as optional (None: start from zero)
+        field = self._dis.calc(self._gray(prev_rgb, small), self._gray(cur_rgb, small), None)  # type: ignore[call-overload]
         if small == (width, height):
             return field
         field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -1,7 +1,7 @@
 """torchvision's RAFT (Teed and Deng, ECCV 2020), small and large, on CPU or CUDA."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -13,7 +13,7 @@ _EXPORTS = {
     "load_checkpoint": "pose.state_dict",
     "PoseEstimator": "pose.estimator",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):

@@ -11,11 +11,12 @@ were trained on and their outputs map back to the same image pixels:
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 __all__ = [
     "PIXEL_STD",
@@ -61,8 +62,8 @@ def box_to_center_scale(
 
 
 def get_affine_transform(
-    center: Sequence[float],
-    scale: Sequence[float],
+    center: ArrayLike,
+    scale: ArrayLike,
     rot_deg: float,
     output_size_wh: Sequence[int],
     shift: Sequence[float] = (0.0, 0.0),
@@ -100,8 +101,8 @@ def get_affine_transform(
 
 def warp_crop(
     image: np.ndarray,
-    center: Sequence[float],
-    scale: Sequence[float],
+    center: ArrayLike,
+    scale: ArrayLike,
     output_size_wh: Sequence[int],
     rot_deg: float = 0.0,
 ) -> np.ndarray:

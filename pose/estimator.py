@@ -6,21 +6,19 @@ twin, decodes them (``pose.heatmaps``) and maps the keypoints back to image pixe
 """
 from __future__ import annotations
 
-import contextlib
 import os
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from common.runtime import Runtime
 from pose.config import ConfigSource, ModelConfig, load_model_config
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
-from pose.devices import resolve_device
 from pose.errors import PoseError
 from pose.heatmaps import HeatmapCodec, flip_average
 from pose.hrnet import HRNet, build_model, fold_batchnorm
-from pose.runtime.choice import resolve_precision, resolve_runtime
 from pose.skeleton import KEYPOINT_SETS, KeypointSet
 from pose.state_dict import load_checkpoint
 from pose.weights import resolve_weights
@@ -28,12 +26,8 @@ from pose.weights_registry import with_keypoint_set_of
 
 __all__ = ["PoseEstimator", "load_network"]
 
-_HALF_DTYPES = (torch.float16, torch.bfloat16)
-_FULL_DTYPES = (torch.float32, torch.float64)
-_TORCH_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
-
-def load_network(config_source: ConfigSource, weights: Optional[str | os.PathLike] = None
+def load_network(config_source: ConfigSource, weights: str | os.PathLike | None = None
                  ) -> tuple[HRNet, ModelConfig]:
     """The HRNet of a model config with `weights` (a path or a registry name) loaded strictly when
     given, and the config with the keypoint set those weights were trained for."""
@@ -51,74 +45,56 @@ class PoseEstimator:
 
     ``model`` maps (B,3,H,W) normalised RGB crops to (B,K,H/4,W/4) heatmaps. An ``HRNet`` is
     copied with BatchNorm folded into its convolutions (the caller's module is left as it is);
-    any other module is used as given. Either is moved to ``device`` ("auto", "cpu", "cuda[:N]")
-    and put in eval mode. ``flip`` adds the horizontally mirrored crops (twice the work, official
-    test setting). ``batch_size`` caps the network inputs per forward pass, flipped crops included.
+    any other module is used as given. Either is moved to the runtime's device and put in eval mode.
+    ``flip`` adds the horizontally mirrored crops (twice the work, official test setting).
+    ``batch_size`` caps the network inputs per forward pass, flipped crops included.
 
-    ``runtime`` "torch" (the default: exact, nothing converted), "openvino" (compiled for the CPU,
-    converted once and cached under ``$HRTRACK_HOME/openvino``) or "auto" (OpenVINO on a CPU,
-    torch on CUDA; see ``pose.runtime.choice``). ``precision`` "auto", "fp32", "bf16" (OpenVINO on
-    a CPU with AMX or AVX-512 bf16, or torch autocast on CUDA) or "fp16" (CUDA autocast); auto is
-    bf16 on such a CPU with OpenVINO and fp32 otherwise. ``threads`` sets OpenVINO's thread count
-    (0: every core); torch's count is the process's (``torch.set_num_threads``).
-
-    ``dtype`` is the torch runtime's tensor type, kept for exact checks: float64 runs the model in
-    float64 (auto then picks torch), float16/bfloat16 equal precision fp16/bf16. Give ``dtype`` or
-    ``precision``, not both.
+    ``runtime`` (``common.runtime.Runtime``) says where and how the network runs: engine "torch"
+    (exact, nothing converted) or "openvino" (compiled for the CPU, converted once and cached under
+    ``$HRTRACK_HOME/openvino``), in precision "fp32", "bf16" (OpenVINO on a CPU with AMX or AVX-512
+    bf16, or CUDA autocast), "fp16" (CUDA autocast) or "fp64" (torch, for exact checks), on
+    ``runtime.threads`` OpenVINO threads (0: every core; torch's count is the process's). Without
+    it, ``device``, ``engine``, ``precision`` and ``threads`` are resolved into one
+    (``Runtime.resolve``, where "auto" is explained); the default is torch fp32 on the CPU.
     """
 
-    def __init__(self, model: nn.Module, config: ModelConfig, *, flip: bool = True,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 batch_size: int = 32, runtime: str = "torch", precision: str = "auto",
-                 threads: int = 0) -> None:
+    def __init__(self, model: nn.Module, config: ModelConfig, *, flip: bool = True, batch_size: int = 32,
+                 runtime: Runtime | None = None, device: torch.device | str = "cpu", engine: str = "torch",
+                 precision: str = "auto", threads: int = 0) -> None:
         self.config = config
-        self.device = resolve_device(device)
-        if precision != "auto" and dtype != torch.float32:
-            raise PoseError(f"give dtype ({dtype}) or precision ({precision!r}), not both; dtype is "
-                            "the torch runtime's tensor type, precision works on every runtime.")
-        if dtype != torch.float32 and runtime == "openvino":
-            raise PoseError(f"dtype {dtype} runs on the torch runtime only; use precision with openvino.")
-        self.runtime = resolve_runtime("torch" if dtype != torch.float32 else runtime, self.device.type)
-        self.precision = resolve_precision(precision, self.runtime, self.device.type)
-        if self.runtime == "torch" and self.precision != "fp32":
-            dtype = _TORCH_HALF[self.precision]
-        if dtype in _HALF_DTYPES and self.device.type != "cuda":
-            raise PoseError(f"dtype {dtype} runs only on CUDA (autocast); "
-                            f"use torch.float32 on {self.device}.")
-        if dtype not in _HALF_DTYPES + _FULL_DTYPES:
-            raise PoseError(f"dtype {dtype} is not supported; use torch.float32, torch.float64 or, "
-                            "on CUDA, torch.float16.")
+        self.runtime = Runtime.given(runtime, device=device, engine=engine, precision=precision, threads=threads,
+                                     error=PoseError)
+        self.device = self.runtime.torch_device()
         if not isinstance(batch_size, int) or batch_size < 1:
             raise PoseError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.flip = flip
         self.batch_size = batch_size
-        self.dtype = dtype
-        self._autocast = dtype in _HALF_DTYPES
-        self._input_dtype = torch.float32 if self._autocast else dtype
+        self._input_dtype = self.runtime.tensor_dtype()
         if isinstance(model, HRNet):
             model = fold_batchnorm(model)
         # channels_last measured faster in float32 (tiny and W32 HRNet, 2-core CPU), not in float64.
         self._memory_format = (torch.channels_last if self._input_dtype == torch.float32
-                               and self.runtime == "torch" else torch.contiguous_format)
-        model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)
-        self.model = model if self.runtime == "torch" else self._compiled(model, threads)
+                               and self.runtime.engine == "torch" else torch.contiguous_format)
+        # torch's typed overloads of Module.to omit memory_format, which Module.to accepts
+        model = model.eval().to(self.device, self._input_dtype, memory_format=self._memory_format)  # type: ignore[call-overload]
+        self.model = model if self.runtime.engine == "torch" else self._compiled(model)
         self.codec = HeatmapCodec(config.image_size, config.heatmap_size, config.sigma)
         self._flip_permutation = self.keypoint_set.flip_permutation()
 
     @classmethod
-    def from_config(cls, config_source: ConfigSource, weights: Optional[str | os.PathLike] = None,
-                    **kwargs) -> "PoseEstimator":
+    def from_config(cls, config_source: ConfigSource, weights: str | os.PathLike | None = None,
+                    **kwargs) -> PoseEstimator:
         """Build the HRNet of a model config and, when ``weights`` (a path or a registry name) is
         given, load it strictly; keyword arguments go to the constructor."""
         return cls(*load_network(config_source, weights), **kwargs)
 
-    def _compiled(self, model: nn.Module, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    def _compiled(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         """`model` converted and compiled by OpenVINO for any batch of this config's input size."""
         from pose.runtime.openvino_model import OpenVINONetwork
 
         width, height = self.config.image_size
-        return OpenVINONetwork(model, torch.zeros(1, 3, height, width), precision=self.precision,
-                               threads=threads)
+        return OpenVINONetwork(model, torch.zeros(1, 3, height, width), precision=self.runtime.precision,
+                               threads=self.runtime.threads)
 
     @property
     def keypoint_set(self) -> KeypointSet:
@@ -151,17 +127,12 @@ class PoseEstimator:
             inputs = inputs.to(self.device, self._input_dtype, memory_format=self._memory_format)
             if self.flip:
                 inputs = torch.cat([inputs, inputs.flip(3)])
-            with self._precision():
+            with self.runtime.autocast():
                 heatmaps = torch.cat([self.model(chunk) for chunk in inputs.split(self.batch_size)])
             heatmaps = heatmaps.to(self._input_dtype)
             if self.flip:
                 heatmaps = flip_average(heatmaps[:count], heatmaps[count:], self._flip_permutation)
             return heatmaps.float().contiguous().cpu().numpy()
-
-    def _precision(self) -> contextlib.AbstractContextManager:
-        if self._autocast:
-            return torch.autocast(device_type="cuda", dtype=self.dtype)
-        return contextlib.nullcontext()
 
     @staticmethod
     def _check_image(image: np.ndarray) -> np.ndarray:

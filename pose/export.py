@@ -26,7 +26,7 @@ FORMATS = {"onnx": ".onnx", "openvino": ".xml"}
 INPUT_NAME, OUTPUT_NAME = "input", "heatmaps"
 
 
-def sidecar(config: "ModelConfig") -> dict:
+def sidecar(config: ModelConfig) -> dict:
     """The sidecar's content for a `ModelConfig`: sizes are [width, height], tensors NCHW."""
     from pose.skeleton import KEYPOINT_SETS
 
@@ -41,7 +41,7 @@ def sidecar(config: "ModelConfig") -> dict:
     }
 
 
-def export(config_source: "ConfigSource", weights: str | os.PathLike, output: str | os.PathLike,
+def export(config_source: ConfigSource, weights: str | os.PathLike, output: str | os.PathLike,
            fmt: str) -> list[Path]:
     """Write the network and its sidecar; the written paths, network first."""
     import torch
@@ -66,7 +66,7 @@ def export(config_source: "ConfigSource", weights: str | os.PathLike, output: st
     return [*written, output.with_suffix(".json")]
 
 
-def _write_onnx(model: "torch.nn.Module", example: "torch.Tensor", output: Path) -> list[Path]:
+def _write_onnx(model: torch.nn.Module, example: torch.Tensor, output: Path) -> list[Path]:
     import torch
 
     from common.files import atomic_path
@@ -83,7 +83,7 @@ def _write_onnx(model: "torch.nn.Module", example: "torch.Tensor", output: Path)
     return [output]
 
 
-def _write_openvino(model: "torch.nn.Module", example: "torch.Tensor", output: Path) -> list[Path]:
+def _write_openvino(model: torch.nn.Module, example: torch.Tensor, output: Path) -> list[Path]:
     import openvino
 
     from pose.runtime.openvino_model import converted
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and export; prints the written paths."""
     parser = argparse.ArgumentParser(prog="python -m pose.export", description=__doc__.splitlines()[0])
     parser.add_argument("config", help="model config: a YAML path or a shipped name (hrnet_w32_256x192.yaml)")
-    parser.add_argument("weights", help="weights: a checkpoint path or a registry name (python -m pose.checkpoints list)")
+    parser.add_argument("weights",
+                        help="weights: a checkpoint path or a registry name (python -m pose.checkpoints list)")
     parser.add_argument("--format", required=True, choices=sorted(FORMATS), help="onnx or openvino (IR .xml + .bin)")
     parser.add_argument("-o", "--output", required=True, help="the network file: FILE.onnx or FILE.xml")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -8,7 +8,8 @@ Heatmaps are (N, K, H, W): batch, joint, row y, column x; pixel centres are inte
 from __future__ import annotations
 
 import math
-from typing import Sequence, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from itertools import pairwise
+from typing import cast
 
 import torch
 from torch import nn
@@ -30,6 +32,12 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 def _conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 1, bias=False)
+
+
+def _with_gaps(units: list[nn.Module | None]) -> nn.ModuleList:
+    """A ModuleList whose None entries are kept as gaps (torch allows them; typed as modules), so that
+    parameter names keep the official checkpoints' indices."""
+    return nn.ModuleList(cast("list[nn.Module]", units))
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
@@ -119,7 +127,7 @@ class ExchangeModule(nn.Module):
         if len(channels) > 1:
             outputs = len(channels) if multi_scale_output else 1
             self.fuse_layers = nn.ModuleList(
-                nn.ModuleList(self._exchange_unit(channels, j, i) for j in range(len(channels)))
+                _with_gaps([self._exchange_unit(channels, j, i) for j in range(len(channels))])
                 for i in range(outputs))
         self.relu = nn.ReLU(inplace=True)
 
@@ -140,7 +148,7 @@ class ExchangeModule(nn.Module):
         outputs = []
         for units in self.fuse_layers:
             total = None
-            for unit, x in zip(units, xs):
+            for unit, x in zip(cast(nn.ModuleList, units), xs):
                 term = x if unit is None else unit(x)
                 total = term if total is None else total + term
             outputs.append(self.relu(total))
@@ -199,7 +207,7 @@ class HRNet(nn.Module):
             else:
                 steps = index + 1 - len(previous)
                 units.append(_downsampler(previous[-1], width, steps, last_relu=True))
-        return nn.ModuleList(units)
+        return _with_gaps(units)
 
     def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """All intermediate outputs by name: "stem", "layer1", "stage{2,3,4}_{branch}" and
@@ -254,7 +262,7 @@ def fold_batchnorm(model: HRNet) -> HRNet:
     folded = copy.deepcopy(model).eval()
     for parent in list(folded.modules()):
         children = list(parent.named_children())
-        for (_, conv), (bn_name, bn) in zip(children, children[1:]):
+        for (_, conv), (bn_name, bn) in pairwise(children):
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
                 _fold_into(conv, bn)
                 setattr(parent, bn_name, nn.Identity())
@@ -263,6 +271,8 @@ def fold_batchnorm(model: HRNet) -> HRNet:
 
 def _fold_into(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
     """Rewrite `conv` in place so that conv(x) equals the old bn(conv(x)) in eval mode."""
+    if bn.weight is None or bn.bias is None or bn.running_mean is None or bn.running_var is None:
+        raise PoseError("fold_batchnorm needs BatchNorm layers with affine parameters and running statistics.")
     factor = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
     bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(factor)
     weight = conv.weight.double() * factor.reshape(-1, 1, 1, 1)

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import pickle
@@ -26,7 +27,7 @@ __all__ = ["read_state_dict", "load_checkpoint"]
 
 # numpy arrays and scalars, as mmengine keeps them in checkpoint metadata; rebuilding one runs
 # no code of the file's choosing. Files pickled under numpy 1 name the module numpy.core.
-_MULTIARRAY = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+_MULTIARRAY = importlib.import_module("numpy._core.multiarray" if hasattr(np, "_core") else "numpy.core.multiarray")
 _NUMPY_GLOBALS = [_MULTIARRAY._reconstruct, _MULTIARRAY.scalar, np.ndarray, np.dtype,
                   (_MULTIARRAY._reconstruct, "numpy.core.multiarray._reconstruct"),
                   (_MULTIARRAY.scalar, "numpy.core.multiarray.scalar"),
@@ -64,7 +65,7 @@ def _load_file(path: Path) -> object:
         raise _not_a_checkpoint(path, error) from None
     except OSError as error:
         raise PoseError(f"Checkpoint {path} cannot be read ({error.strerror or error}).") from None
-    except Exception as error:  # noqa: BLE001 - any parse failure of a foreign file
+    except Exception as error:
         raise _not_a_checkpoint(path, error) from None
 
 

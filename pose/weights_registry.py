@@ -51,7 +51,7 @@ class WeightsEntry:
         if self.config is None:
             raise PoseError(f"Weights {self.name} are an ImageNet backbone, not a pose model; "
                             "use them to initialise training, not for pose estimation.")
-        return with_keypoint_set_of(load_model_config(self.config_path), self.name)
+        return with_keypoint_set_of(load_model_config(CONFIG_DIR / self.config), self.name)
 
 
 _MMPOSE_HRNET = "https://download.openmmlab.com/mmpose/top_down/hrnet/"
@@ -108,7 +108,10 @@ _IMAGENET_FILES = {"hrnet_w32": "hrnet_w32-36af842e.pth", "hrnet_w48": "hrnet_w4
 def _mmpose(arch: str, tag: str, file_name: str, value: float) -> WeightsEntry:
     """An mmpose-hosted entry: its file name ends in -<8 sha256 digits>_<date>.pth."""
     folder, keypoint_set, measured = _MMPOSE_TAGS[tag]
-    prefix = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", file_name).group(1)
+    found = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", file_name)
+    if found is None:
+        raise ValueError(f"mmpose file name {file_name} does not end in -<8 hex digits>_<date>.pth")
+    prefix = found.group(1)
     return _pose(arch, tag, file_name, folder + file_name, prefix, keypoint_set,
                  (measured, value), _MMPOSE_ZOO)
 

@@ -11,16 +11,16 @@ from common.signals import exit_quietly_on_signals, hold_signals_until_exit
 if __name__ == "__main__":  # a signal during the imports ends the process quietly: nothing is written yet
     exit_quietly_on_signals()
 
-import sys  # noqa: E402
-import time  # noqa: E402
+import sys
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import flow  # noqa: E402
-from detection.protocol import ImageBoxSource  # noqa: E402
-from pose.skeleton import COCO  # noqa: E402
-from tracker import runner as track  # noqa: E402
-from tracker.run import main  # noqa: E402
+import flow
+from detection.protocol import ImageBoxSource
+from pose.skeleton import COCO
+from tracker import runner as track
+from tracker.run import main
 
 
 class StubEstimator:

@@ -31,7 +31,8 @@ ZERO_LAG = ("butterworth", "savgol", "gaussian", "rts")
 def _amplitude_and_phase(signal: np.ndarray) -> tuple[float, float]:
     """Amplitude relative to the clean sine's and phase in degrees (negative = lag), fitted over the middle."""
     middle = slice(int(FPS), -int(FPS))
-    basis = np.column_stack([np.sin(2 * np.pi * FREQUENCY * TIMES[middle]), np.cos(2 * np.pi * FREQUENCY * TIMES[middle])])
+    phase = 2 * np.pi * FREQUENCY * TIMES[middle]
+    basis = np.column_stack([np.sin(phase), np.cos(phase)])
     (sine, cosine), *_ = np.linalg.lstsq(basis, signal[middle], rcond=None)
     return math.hypot(sine, cosine) / 10.0, math.degrees(math.atan2(cosine, sine))
 
@@ -108,7 +109,9 @@ def test_gaps_up_to_max_gap_are_interpolated_and_longer_ones_stay():
     wave = CLEAN[:90].copy()
     wave[40:48] = np.nan
     cubic, linear = fill_gaps(wave, 10, "cubic"), fill_gaps(wave, 10, "linear")
-    error = lambda filled: np.abs(filled[40:48] - CLEAN[40:48]).max()
+    def error(filled):
+        return np.abs(filled[40:48] - CLEAN[40:48]).max()
+
     assert error(cubic) < 0.05 < error(linear)
 
 

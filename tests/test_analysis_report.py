@@ -75,7 +75,8 @@ def test_the_folder_holds_tables_that_match_the_run(folder):
     for row in tracks:
         seen = [i for i, frame in enumerate(sequence.frames) if any(p.track_id == int(row["track_id"])
                                                                      for p in frame.persons)]
-        assert (int(row["first_frame"]), int(row["last_frame"]), int(row["frames_seen"])) == (seen[0], seen[-1], len(seen))
+        span = (int(row["first_frame"]), int(row["last_frame"]), int(row["frames_seen"]))
+        assert span == (seen[0], seen[-1], len(seen))
         assert float(row["duration_s"]) == pytest.approx((seen[-1] - seen[0] + 1) / 30.0, abs=1e-4)  # the video's fps
     with open(folder / "frames.csv", encoding="utf-8", newline="") as handle:
         frames = list(csv.DictReader(handle))

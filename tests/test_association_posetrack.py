@@ -14,8 +14,8 @@ import pytest
 from eval.posetrack.evaluate import evaluate
 from eval.posetrack.read import read_folder
 from tracker.associate import main
-from tracker.posetrack.association import associate_sequence
 from tracker.config import load_track_config
+from tracker.posetrack.association import associate_sequence
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pose.datasets.augment import (AugmentConfig, CropParams, crop_sample, flip_joints, half_body_box,
-                                   sample_crop)
+from pose.datasets.augment import AugmentConfig, CropParams, crop_sample, flip_joints, half_body_box, sample_crop
 from pose.skeleton import COCO, MPII
 
 WIDTH, HEIGHT = 240, 320

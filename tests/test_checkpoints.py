@@ -18,11 +18,11 @@ import pytest
 import torch
 import yaml
 
-from pose.state_dict import load_checkpoint, read_state_dict
-from pose.weights_registry import REGISTRY
 from pose.config import load_model_config
 from pose.errors import PoseError
 from pose.hrnet import build_model
+from pose.state_dict import load_checkpoint, read_state_dict
+from pose.weights_registry import REGISTRY
 
 
 @pytest.fixture(scope="module")

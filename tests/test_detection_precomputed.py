@@ -47,7 +47,7 @@ def test_posetrack_frame_index_with_one_video_list(posetrack):
 def test_ambiguous_names_and_indices_are_refused(posetrack):
     with_list = detection.from_file(posetrack / "test_posetrack18_human_detections.json",
                                     images=posetrack / "test_posetrack18_val.json")
-    with pytest.raises(DetectionError, match="000000.jpg matches 3 images"):
+    with pytest.raises(DetectionError, match=r"000000.jpg matches 3 images"):
         with_list.boxes_for(0, "000000.jpg")
     with pytest.raises(DetectionError, match="3 folders"):
         with_list.boxes_for(0)
@@ -96,7 +96,7 @@ def test_malformed_files_name_file_and_problem(tmp_path, content, problem):
 
 
 def test_missing_file_and_other_categories(tmp_path):
-    with pytest.raises(DetectionError, match="detections file .*absent.json does not exist"):
+    with pytest.raises(DetectionError, match=r"detections file .*absent.json does not exist"):
         detection.from_file(tmp_path / "absent.json")
     path = tmp_path / "dets.json"
     path.write_text(json.dumps({"annotations": [
@@ -152,7 +152,7 @@ def test_a_multi_video_file_is_bound_to_a_video_by_its_folder_name(posetrack, tm
     assert "009473_mpii_test: detections of test_posetrack18_human_detections.json matched by folder name " \
            "(video 009473)" in caplog.text
     assert len(bound["003418_mpii_test"].boxes(FrameKey(1, "000001.jpg"))) == 0  # a frame the file lacks
-    with pytest.raises(DetectionError, match="holds detections of 3 PoseTrack videos .* starts with none"):
+    with pytest.raises(DetectionError, match=r"holds detections of 3 PoseTrack videos .* starts with none"):
         found.for_video(tmp_path / "match_footage")
 
 

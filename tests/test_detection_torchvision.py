@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision.models import detection as tv_detection
 
-import detection
 import common.torchvision_weights
+import detection
 from detection import DetectionError
 from detection.torchvision_detector import person_boxes
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from tqdm import tqdm
 
-from pose.checkpoints import main
-from pose.weights import resolve_weights
-from pose.weights_registry import REGISTRY
 from common.download import cache_dir, download, weights_dir
 from common.errors import DownloadError
+from pose.checkpoints import main
 from pose.errors import PoseError
+from pose.weights import resolve_weights
+from pose.weights_registry import REGISTRY
 
 PAYLOAD = bytes(range(256)) * 4099  # ~1 MB, more than one read chunk
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -32,7 +32,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     `/stall.pth` sends its headers and part of its body, then goes quiet until the test ends.
     """
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         status, body, declared = self.server.routes.get(self.path, (404, b"not here", None))
         self.send_response(status)
         self.send_header("Content-Length", str(len(body) if declared is None else declared))

@@ -14,13 +14,13 @@ import pytest
 import torch
 import yaml
 
-from pose.state_dict import load_checkpoint
 from pose.crops import box_to_center_scale, crops_to_tensor, heatmap_to_image, warp_crop
 from pose.errors import PoseError
 from pose.estimator import PoseEstimator
 from pose.heatmaps import flip_average
 from pose.hrnet import build_model
 from pose.skeleton import COCO
+from pose.state_dict import load_checkpoint
 
 # Boxes on the frame, the last reaching past its left and bottom edges. With the tiny random model
 # every joint's argmax and refinement step is decided by a margin > 1e-4 (checked below), far above
@@ -125,7 +125,7 @@ def test_flip_test_path_reproduces_official_tiny_arrays(estimator, reference_dir
 def test_float64_runs_the_model_in_float64(estimator, reference_dir):
     with np.load(reference_dir / "hrnet" / "tiny_io.npz") as tiny:
         inputs, output_f64 = torch.from_numpy(tiny["input"]).double(), tiny["output_f64"]
-    precise = PoseEstimator(estimator.model, estimator.config, flip=False, dtype=torch.float64)
+    precise = PoseEstimator(estimator.model, estimator.config, flip=False, precision="fp64")
     assert next(precise.model.parameters()).dtype == torch.float64
     np.testing.assert_allclose(precise.heatmaps(inputs), output_f64, atol=1e-5)
 
@@ -203,7 +203,7 @@ def test_bad_boxes_are_refused_in_one_sentence(estimator, image, bad_boxes, word
 
 def test_float16_is_refused_on_cpu(estimator):
     with pytest.raises(PoseError, match="only on CUDA"):
-        PoseEstimator(estimator.model, estimator.config, dtype=torch.float16)
+        PoseEstimator(estimator.model, estimator.config, precision="fp16")
 
 
 def test_unknown_or_absent_devices_are_refused(estimator):

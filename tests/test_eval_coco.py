@@ -46,7 +46,7 @@ def _perturbed(gt_data, seed=7):
 def test_ground_truth_as_results_scores_one(gt_path, gt_data):
     stats = coco.evaluate_keypoints(gt_path, _results_from_gt(gt_data))
     assert list(stats) == list(coco.STAT_NAMES)
-    assert stats == {name: 1.0 for name in coco.STAT_NAMES}
+    assert stats == dict.fromkeys(coco.STAT_NAMES, 1.0)
 
 
 def test_results_file_and_list_agree_and_ap_drops_when_perturbed(gt_path, gt_data, tmp_path):

@@ -146,12 +146,12 @@ def test_cli_on_real_records_json_and_mat_agree(mpii_files, tmp_path, capsys):
 def test_cli_explains_bad_files(mpii_files, tmp_path):
     records, gt_json, _ = mpii_files
     perfect = [{"image": r["image"], "joints": r["joints"]} for r in records]
-    with pytest.raises(EvalError, match="prediction 0 is for image .* ground-truth record 0"):
+    with pytest.raises(EvalError, match=r"prediction 0 is for image .* ground-truth record 0"):
         _run(tmp_path, gt_json, perfect[::-1])
-    with pytest.raises(EvalError, match="4 predictions|shape \\(4, 16, 2\\) for 5"):
+    with pytest.raises(EvalError, match=r"4 predictions|shape \(4, 16, 2\) for 5"):
         _run(tmp_path, gt_json, perfect[:4])
     no_box = tmp_path / "nobox.json"
     no_box.write_text(json.dumps([{k: v for k, v in r.items() if k != "headbox"} for r in records]),
                       encoding="utf-8")
-    with pytest.raises(EvalError, match="record 0 has no 'headbox'.*gt_valid.mat"):
+    with pytest.raises(EvalError, match=r"record 0 has no 'headbox'.*gt_valid.mat"):
         _run(tmp_path, no_box, perfect)

@@ -19,15 +19,13 @@ def test_atomic_open_writes_whole_file_with_usual_mode(tmp_path):
 def test_interrupted_write_leaves_nothing_and_keeps_old_file(tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("old")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
 def test_atomic_open_refuses_read_mode(tmp_path):
-    with pytest.raises(ValueError, match="does not write"):
-        with atomic_open(tmp_path / "x", "r"):
-            pass
+    with pytest.raises(ValueError, match="does not write"), atomic_open(tmp_path / "x", "r"):
+        pass

@@ -1,6 +1,8 @@
 """DIS flow on the real PoseTrack clip: sub-pixel shifts recovered, frames warped better."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 import pytest
@@ -50,7 +52,7 @@ def test_dis_warps_each_frame_onto_the_next_better_than_no_motion(clip, options)
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
                                  np.arange(height, dtype=np.float32))
     inner = (slice(MARGIN, -MARGIN), slice(MARGIN, -MARGIN))
-    for prev, cur in zip(clip[:-1], clip[1:]):
+    for prev, cur in pairwise(clip):
         field = estimator.flow(prev, cur)
         # pixel (x, y) of prev is at (x, y) + flow in cur: read cur there to rebuild prev
         rebuilt = cv2.remap(cur, grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR)

@@ -12,12 +12,11 @@ import time
 import cv2
 import numpy as np
 import pytest
+from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py
 
 from tracker import runner as track_module
-from tracker.run import main
 from tracker.io.video_writer import VideoWriter
-
-from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py
+from tracker.run import main
 
 
 @pytest.fixture

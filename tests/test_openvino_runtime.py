@@ -10,7 +10,8 @@ import pytest
 import torch
 import yaml
 
-import pose.runtime.choice as choice
+import common.runtime as choice
+from common.runtime import Runtime
 from pose.errors import PoseError
 from pose.estimator import PoseEstimator
 from pose.runtime.openvino_model import OpenVINONetwork
@@ -40,19 +41,19 @@ def tiny_io(reference_dir):
 
 @pytest.fixture(scope="module")
 def openvino_fp32(home, tiny):
-    return PoseEstimator.from_config(*tiny, runtime="openvino", precision="fp32")
+    return PoseEstimator.from_config(*tiny, engine="openvino", precision="fp32")
 
 
 def test_openvino_fp32_equals_official_tiny_outputs_with_and_without_flip(openvino_fp32, tiny, tiny_io):
-    assert (openvino_fp32.runtime, openvino_fp32.precision) == ("openvino", "fp32")
+    assert (openvino_fp32.runtime.engine, openvino_fp32.runtime.precision) == ("openvino", "fp32")
     inputs = torch.from_numpy(tiny_io["input"])
     np.testing.assert_allclose(openvino_fp32.heatmaps(inputs), tiny_io["flip_avg"], atol=1e-4, rtol=1e-4)
-    no_flip = PoseEstimator.from_config(*tiny, runtime="openvino", precision="fp32", flip=False)  # cached
+    no_flip = PoseEstimator.from_config(*tiny, engine="openvino", precision="fp32", flip=False)  # cached
     np.testing.assert_allclose(no_flip.heatmaps(inputs), tiny_io["output"], atol=1e-4, rtol=1e-4)
 
 
 def test_any_number_of_crops_runs_and_matches_torch(openvino_fp32, tiny):
-    reference = PoseEstimator.from_config(*tiny, runtime="torch")
+    reference = PoseEstimator.from_config(*tiny, engine="torch")
     inputs = torch.randn(7, 3, 128, 96, generator=torch.Generator().manual_seed(0))
     for count in (1, 7, 3):  # flip doubles each: 2, 14, 6 crops per pass
         np.testing.assert_allclose(openvino_fp32.heatmaps(inputs[:count]), reference.heatmaps(inputs[:count]),
@@ -107,32 +108,34 @@ def test_bf16_support_is_read_from_cpu_flags(tmp_path, monkeypatch, flags, expec
     choice.cpu_has_bf16.cache_clear()
     try:
         assert choice.cpu_has_bf16() is expected
-        assert choice.resolve_precision("auto", "openvino", "cpu") == ("bf16" if expected else "fp32")
+        assert Runtime.resolve("cpu", "openvino").precision == ("bf16" if expected else "fp32")
     finally:
         choice.cpu_has_bf16.cache_clear()
 
 
 def test_auto_is_openvino_on_cpu_torch_on_cuda_and_falls_back_without_openvino(monkeypatch, caplog):
-    assert choice.resolve_runtime("auto", "cpu") == "openvino"
-    assert choice.resolve_runtime("auto", "cuda") == "torch"
+    assert Runtime.resolve("cpu") == Runtime("cpu", "openvino", "bf16" if choice.cpu_has_bf16() else "fp32", 0)
+    assert choice._engine("auto", "cuda", "auto", PoseError) == "torch"
+    assert choice._precision("auto", "torch", "cuda", PoseError) == "fp16"  # as the detector's and HRNet's
+    assert Runtime.resolve("cpu", precision="fp64") == Runtime("cpu", "torch", "fp64", 0)  # exact: torch
     monkeypatch.setattr(choice, "openvino_importable", lambda: False)
     choice._log_fallback.cache_clear()
-    with caplog.at_level(logging.INFO, logger="pose.runtime.choice"):
-        assert choice.resolve_runtime("auto", "cpu") == "torch"
-        assert choice.resolve_runtime("auto", "cpu") == "torch"  # said once
+    with caplog.at_level(logging.INFO, logger="common.runtime"):
+        assert Runtime.resolve("cpu").engine == "torch"
+        assert Runtime.resolve("cpu").engine == "torch"  # said once
     assert [r.getMessage() for r in caplog.records] == ["openvino cannot be imported; running the networks in torch"]
     with pytest.raises(PoseError, match=r"^the openvino runtime was asked for but the openvino package cannot "
                                         r"be imported; install it \(pip install openvino\) or use --runtime torch\.$"):
-        choice.resolve_runtime("openvino", "cpu")
+        Runtime.resolve("cpu", "openvino", error=PoseError)
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"runtime": "openvino", "precision": "fp16"}, "fp16 runs only on CUDA (torch); use fp32 or bf16 on the CPU."),
-    ({"runtime": "torch", "precision": "bf16"}, "bf16 on the CPU runs through the openvino runtime"),
-    ({"runtime": "onnx"}, "unknown runtime 'onnx'; choose one of auto, torch, openvino."),
+    ({"engine": "openvino", "precision": "fp16"}, "fp16 runs only on CUDA (torch); use fp32 or bf16 on the CPU."),
+    ({"engine": "torch", "precision": "bf16"}, "bf16 on the CPU runs through the openvino runtime"),
+    ({"engine": "onnx"}, "unknown runtime 'onnx'; choose one of auto, torch, openvino."),
     ({"precision": "int8"}, "unknown precision 'int8'; choose one of auto, fp32, bf16, fp16."),
-    ({"precision": "fp32", "dtype": torch.float64}, "give dtype (torch.float64) or precision ('fp32'), not both"),
-    ({"runtime": "openvino", "dtype": torch.float64}, "dtype torch.float64 runs on the torch runtime only"),
+    ({"engine": "openvino", "precision": "fp64"}, "fp64 runs on the torch runtime only"),
+    ({"runtime": Runtime(), "precision": "fp32"}, "give a runtime or the device, engine, precision and threads"),
 ])
 def test_impossible_choices_are_one_sentence(tiny, kwargs, message):
     with pytest.raises(PoseError) as error:
@@ -143,11 +146,11 @@ def test_impossible_choices_are_one_sentence(tiny, kwargs, message):
 def test_bf16_is_refused_on_a_cpu_without_it(monkeypatch):
     monkeypatch.setattr(choice, "cpu_has_bf16", lambda: False)
     with pytest.raises(PoseError, match="neither AMX nor AVX-512 bf16"):
-        choice.resolve_precision("bf16", "openvino", "cpu")
+        Runtime.resolve("cpu", "openvino", "bf16", error=PoseError)
 
 
 def test_float64_with_auto_runtime_stays_exact_on_torch(tiny, tiny_io):
-    precise = PoseEstimator.from_config(*tiny, runtime="auto", dtype=torch.float64, flip=False)
-    assert precise.runtime == "torch"
+    precise = PoseEstimator.from_config(*tiny, engine="auto", precision="fp64", flip=False)
+    assert precise.runtime.engine == "torch"
     inputs = torch.from_numpy(tiny_io["input"]).double()
     np.testing.assert_allclose(precise.heatmaps(inputs), tiny_io["output_f64"], atol=1e-5)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tracker.io.video_writer import VideoWriter
-from tracker.io.naming import output_name, output_names
-from tracker.run import main
-
 from test_inputs import stubbed, write_images  # noqa: F401  (tests/test_inputs.py; a fixture)
+
+from tracker.io.naming import output_name, output_names
+from tracker.io.video_writer import VideoWriter
+from tracker.run import main
 
 
 def write_video(path, count: int) -> None:

@@ -10,10 +10,10 @@ import pytest
 
 from eval.errors import EvalError
 from eval.posetrack.evaluate import evaluate
-from eval.posetrack.read import read_folder
-from eval.posetrack.types import Frame, Person, Sequence
 from eval.posetrack.frames import People, inside_polygons
 from eval.posetrack.mot import SequenceAccumulator
+from eval.posetrack.read import read_folder
+from eval.posetrack.types import Frame, Person, Sequence
 from pose.skeleton import POSEVAL_JOINTS
 
 CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format", "p5_real_single_frame_ap")

@@ -67,8 +67,8 @@ def test_writers_round_trip_and_keep_the_numbers(public, tmp_path, writer):
 def _person(track_id, **changes) -> Person:
     keypoints = np.tile([100.0, 200.0, 1.0], (17, 1))
     keypoints[:, 0] += np.arange(17)
-    values = dict(track_id=track_id, keypoints=keypoints, scores=np.linspace(0.1, 0.9, 17),
-                  head_box=(90.0, 150.0, 130.0, 200.0), box=(80.0, 140.0, 160.0, 400.0), score=0.8)
+    values = {"track_id": track_id, "keypoints": keypoints, "scores": np.linspace(0.1, 0.9, 17),
+              "head_box": (90.0, 150.0, 130.0, 200.0), "box": (80.0, 140.0, 160.0, 400.0), "score": 0.8}
     values.update(changes)
     return Person(**values)
 
@@ -87,7 +87,7 @@ def test_nan_is_never_written(tmp_path):
     for writer, name in ((write_posetrack18, "a18.json"), (write_posetrack17, "a17.json")):
         writer(sequence, tmp_path / name)
         text = (tmp_path / name).read_text()
-        json.loads(text, parse_constant=lambda token: pytest.fail(f"{name} contains {token}"))
+        json.loads(text, parse_constant=lambda token, name=name: pytest.fail(f"{name} contains {token}"))
         person = read_sequence(tmp_path / name).frames[0].persons[0]
         assert not person.keypoints[5].any()  # the NaN joint is absent
         assert np.isfinite(person.scores).all()
@@ -172,7 +172,7 @@ def test_malformed_json_names_file_and_position(tmp_path):
 
 
 def test_empty_folder_is_an_error(tmp_path):
-    with pytest.raises(EvalError, match="holds no .json files"):
+    with pytest.raises(EvalError, match=r"holds no .json files"):
         read_folder(tmp_path)
 
 
@@ -211,8 +211,7 @@ def test_streamed_file_has_the_bytes_json_dump_gives(public, tmp_path, layout):
 
 def test_streaming_writer_leaves_nothing_when_the_block_fails(public, tmp_path):
     sequence = read_sequence(public / "p1_exact_gt" / "gt" / "003418_mpii_test.json")
-    with pytest.raises(RuntimeError):
-        with SequenceWriter(tmp_path / "out.json", sequence.name) as writer:
-            writer.add(sequence.frames[0])
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), SequenceWriter(tmp_path / "out.json", sequence.name) as writer:
+        writer.add(sequence.frames[0])
+        raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []  # the spools are anonymous files: nothing to clean up even after a kill

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py
 
 from detection.protocol import ImageBoxSource
 from eval.__main__ import main as eval_main
@@ -17,8 +18,6 @@ from eval.posetrack.types import Frame, Sequence
 from eval.posetrack.write import write_posetrack18
 from tracker import runner as track_module
 from tracker.run import main
-
-from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,8 +19,8 @@ from pose.crops import PIXEL_STD, box_to_center_scale
 from pose.skeleton import COCO
 from tracker.config import load_track_config
 from tracker.core.pipeline import Pipeline
-from tracker.run import main
 from tracker.io.video import VideoFrame
+from tracker.run import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WIDTH, HEIGHT = 1280, 720

@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker.io import video
 from tracker.errors import TrackerError
-from tracker.run import main
+from tracker.io import video
 from tracker.io.video import VideoSource
+from tracker.run import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CLIP = "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"

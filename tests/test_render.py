@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pose.skeleton import POSETRACK18
-from tracker.io import video_writer
 from tracker.errors import TrackerError
+from tracker.io import video_writer
 from tracker.outputs.render import (
     Renderer,
     RenderOptions,

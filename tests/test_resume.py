@@ -18,8 +18,8 @@ import flow
 from detection.protocol import ImageBoxSource
 from pose.skeleton import COCO
 from tracker import runner as track_module
-from tracker.run import main
 from tracker.outputs import csv_file
+from tracker.run import main
 from tracker.runner import Models
 
 FRAMES = 60

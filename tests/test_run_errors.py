@@ -10,6 +10,7 @@ import cv2
 import decord
 import numpy as np
 import pytest
+from stub_tracking import StubEstimator  # tests/stub_tracking.py
 
 import detection
 import flow
@@ -18,11 +19,9 @@ from pose.skeleton import COCO
 from tracker import runner as track_module
 from tracker.config import load_track_config
 from tracker.errors import TrackerError
+from tracker.io.video_writer import VideoWriter
 from tracker.run import main
 from tracker.runner import Models, my_share, track_video
-
-from stub_tracking import StubEstimator  # tests/stub_tracking.py
-from tracker.io.video_writer import VideoWriter
 
 
 def stub_models(stop_at: int | None = None, error: type[BaseException] = KeyboardInterrupt) -> Models:

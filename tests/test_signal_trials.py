@@ -14,14 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from stub_tracking import stub_models  # tests/stub_tracking.py
 
 from tracker import runner
 from tracker.outputs.csv_file import CsvOutput
 from tracker.outputs.posetrack_file import PoseTrackOutput
 from tracker.outputs.video_file import VideoOutput
 from tracker.run import main
-
-from stub_tracking import stub_models  # tests/stub_tracking.py
 
 FRAMES = 30
 TRIALS = 40

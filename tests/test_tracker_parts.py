@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from pose.skeleton import COCO, MPII, POSETRACK18
-from tracker.core.association import Associator, greedy_match, pose_areas
 from tracker.config import load_track_config
+from tracker.core.association import Associator, greedy_match, pose_areas
 from tracker.errors import TrackerError
 from tracker.outputs.joint_angles import joint_angles
 from tracker.outputs.posetrack_file import to_posetrack18
 from tracker.outputs.render import track_colour
+from tracker.outputs.smoothing import PoseSmoother
 from tracker.run import build_parser, overrides_from
 from tracker.runner import default_weights
-from tracker.outputs.smoothing import PoseSmoother
 
 
 def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
@@ -41,7 +41,8 @@ def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
     (["--set", "runtime.folder_fps=0"], "runtime.folder_fps must be greater than 0, not 0.0."),
     (["--box-thr", "1.5"], "detection.min_box_score (--box-thr) must be between 0 and 1, not 1.5."),
     (["--set", "output.format=coco"], "output.format (--format) must be one of posetrack18, posetrack17, not 'coco'."),
-    (["--set", "runtime.strid=2"], "command line: unknown key runtime.strid; known keys: device, engine, precision, start"),
+    (["--set", "runtime.strid=2"],
+     "command line: unknown key runtime.strid; known keys: device, engine, precision, start"),
     (["--set", "runtime"], "override 'runtime' must look like section.key=value."),
 ])
 def test_every_value_outside_its_range_is_one_sentence(flags, sentence):
@@ -53,11 +54,11 @@ def test_every_value_outside_its_range_is_one_sentence(flags, sentence):
 def test_config_mistakes_are_named(tmp_path):
     bad_key = tmp_path / "bad.yaml"
     bad_key.write_text("association:\n  oks_treshold: 0.5\n")
-    with pytest.raises(TrackerError, match="unknown key association.oks_treshold"):
+    with pytest.raises(TrackerError, match=r"unknown key association.oks_treshold"):
         load_track_config(bad_key)
     bad_type = tmp_path / "type.yaml"
     bad_type.write_text("association:\n  max_age: soon\n")
-    with pytest.raises(TrackerError, match="association.max_age must be int, not 'soon'"):
+    with pytest.raises(TrackerError, match=r"association.max_age must be int, not 'soon'"):
         load_track_config(bad_type)
     with pytest.raises(TrackerError, match="--detect-every"):
         load_track_config(overrides={"detection": {"detect_every": 0}})

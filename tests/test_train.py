@@ -5,14 +5,14 @@ import pytest
 import torch
 from train_helpers import tiny_config, torch_threads  # tests/train_helpers.py
 
-from training.errors import TrainingError
 from pose.hrnet import build_model
-from training.train import main
 from training.config import config_from_dict, config_to_dict, load_train_config
 from training.distributed import Process
+from training.errors import TrainingError
 from training.loss import JointsMSELoss
 from training.pretrained import load_imagenet
 from training.state import read_training_checkpoint
+from training.train import main
 from training.trainer import CHECKPOINT_NAME, Trainer
 
 SMALL_INPUT = ("model.image_size=[96,128]", "model.heatmap_size=[24,32]")  # the fixture's size, for speed
@@ -52,7 +52,7 @@ def test_overrides_and_unknown_keys(tmp_path):
     assert config.optim.lr_steps == (170, 200) and config.optim.epochs == 210
     fine_tune = load_train_config("configs/train_posetrack18_w48_384x288.yaml")
     assert (fine_tune.optim.lr, fine_tune.optim.lr_steps, fine_tune.optim.epochs) == (1e-4, (10, 15), 20)
-    with pytest.raises(TrainingError, match="unknown key optim.learning_rate"):
+    with pytest.raises(TrainingError, match=r"unknown key optim.learning_rate"):
         load_train_config("configs/train_tiny.yaml", ["optim.learning_rate=1"])
 
 
@@ -89,7 +89,8 @@ def test_resume_repeats_the_uninterrupted_run(reference_dir, tmp_path, one_threa
     straight = Trainer(tiny_config(reference_dir, tmp_path / "a", *settings, "optim.epochs=2"), cpu, quiet=True)
     expected = straight.fit()
     # Interrupted after one epoch (with 2 loader workers: per-sample seeds make that irrelevant).
-    first = Trainer(tiny_config(reference_dir, tmp_path / "b", *settings, "optim.epochs=1", "workers=2"), cpu, quiet=True)
+    config = tiny_config(reference_dir, tmp_path / "b", *settings, "optim.epochs=1", "workers=2")
+    first = Trainer(config, cpu, quiet=True)
     first.fit()
     resumed = Trainer(tiny_config(reference_dir, tmp_path / "b", *settings, "optim.epochs=2"), cpu, quiet=True)
     resumed.resume(tmp_path / "b" / CHECKPOINT_NAME)
@@ -107,7 +108,8 @@ def test_resume_repeats_the_uninterrupted_run(reference_dir, tmp_path, one_threa
 def test_cli_errors_are_one_sentence(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "missing.yaml")]) == 1
     message = capsys.readouterr().err.strip()
-    assert message.startswith("error: training config file") and message.endswith("does not exist.") and "\n" not in message
+    assert message.startswith("error: training config file") and message.endswith("does not exist.")
+    assert "\n" not in message
     assert main(["--config", "configs/train_tiny.yaml", "--resume", str(tmp_path / "none.pt"),
                  "--output-dir", str(tmp_path / "run"),
                  "--set", f"data.train_annotations={tmp_path / 'none.json'}"]) == 1

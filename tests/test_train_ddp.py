@@ -18,11 +18,13 @@ def test_torchrun_two_ranks_end_with_identical_weights(reference_dir, tmp_path):
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
         "-m", "training.train", "--config", "configs/train_tiny.yaml", "--quiet",
         "--output-dir", str(tmp_path), "--epochs", "2", "--batch-size", "2", "--workers", "0",
-        "--set", "model.image_size=[96,128]", "--set", "model.heatmap_size=[24,32]", "--set", "optim.max_steps=2", "--set", "val.every=0", "--set", "augment.enabled=true",
+        "--set", "model.image_size=[96,128]", "--set", "model.heatmap_size=[24,32]", "--set", "optim.max_steps=2",
+        "--set", "val.every=0", "--set", "augment.enabled=true",
         "--set", f"data.train_annotations={coco / 'test_coco.json'}", "--set", f"data.train_images={coco}",
     ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=400)
+    finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=400,
+                              check=False)
     assert finished.returncode == 0, finished.stderr[-2000:]
     payload = read_training_checkpoint(tmp_path / CHECKPOINT_NAME)
     assert payload["epoch"] == 2

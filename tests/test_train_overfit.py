@@ -30,8 +30,8 @@ import pytest
 import torch
 from train_helpers import tiny_config, torch_threads  # tests/train_helpers.py
 
+from common.runtime import cpu_has_bf16
 from pose.estimator import PoseEstimator
-from pose.runtime.choice import cpu_has_bf16
 from training.data import load_records
 from training.distributed import Process
 from training.trainer import BEST_NAME, Trainer
@@ -88,11 +88,11 @@ def test_openvino_bf16_keeps_the_ap_and_the_keypoints_of_fp32(reference_dir, ove
     records = load_records(config, "val")
     with torch_threads(2):
         bf16 = validate_coco(trainer.model, config.model, records, config.data.val_annotations,
-                             flip=config.val.flip, runtime="openvino", precision="bf16")
+                             flip=config.val.flip, engine="openvino", precision="bf16")
         fp32_ap = history[-1]["metrics"]["AP"]  # torch fp32, the same records and flip setting
         assert abs(bf16["AP"] - fp32_ap) <= 0.01, (bf16["AP"], fp32_ap)
         torch_fp32 = PoseEstimator(trainer.model, config.model, flip=True)
-        openvino_bf16 = PoseEstimator(trainer.model, config.model, flip=True, runtime="openvino",
+        openvino_bf16 = PoseEstimator(trainer.model, config.model, flip=True, engine="openvino",
                                       precision="bf16")
         distances = np.concatenate([
             np.linalg.norm(openvino_bf16.estimate(image, boxes)[..., :2] - torch_fp32.estimate(image, boxes)[..., :2],

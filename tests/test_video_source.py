@@ -12,8 +12,8 @@ import decord
 import numpy as np
 import pytest
 
-from tracker.io import video
 from tracker.errors import TrackerError
+from tracker.io import video
 from tracker.io.video import VideoFrame, VideoSource, prefetched
 from tracker.io.video_writer import VideoWriter
 
@@ -118,10 +118,9 @@ def test_errors_in_the_reading_thread_reach_the_consumer():
 
 def test_writer_appears_only_when_complete(tmp_path):
     target = tmp_path / "out.mp4"
-    with pytest.raises(RuntimeError):
-        with VideoWriter(target, 12.5, 64, 48) as writer:
-            writer.write(np.zeros((48, 64, 3), np.uint8))
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), VideoWriter(target, 12.5, 64, 48) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+        raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
     with VideoWriter(target, 12.5, 64, 48) as writer:
         for level in (0, 128, 255):

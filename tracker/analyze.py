@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-score", type=float, default=0.0, metavar="S",
                         help="joints scoring at or below S count as unseen (default 0)")
     choose = parser.add_argument_group("choosing athletes (applied in this order)")
-    choose.add_argument("--merge", default="", metavar="A=B,...", help="give track A's persons id B (fragments of one person)")
+    choose.add_argument("--merge", default="", metavar="A=B,...",
+                        help="give track A's persons id B (fragments of one person)")
     choose.add_argument("--tracks", default="", metavar="ID,...", help="keep only these track ids")
     choose.add_argument("--longest", type=int, default=0, metavar="N", help="keep the N tracks seen in most frames")
     choose.add_argument("--largest", type=int, default=0, metavar="N", help="keep the N tracks of largest mean box")
@@ -66,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Gaussian sigma (default %(default)s)")
     steps.add_argument("--min-cutoff", type=float, default=DEFAULT_FILTER.min_cutoff_hz, metavar="HZ",
                        help="One-Euro minimum cutoff (default %(default)s Hz)")
-    steps.add_argument("--beta", type=float, default=DEFAULT_FILTER.beta, help="One-Euro speed coefficient (default %(default)s)")
+    steps.add_argument("--beta", type=float, default=DEFAULT_FILTER.beta,
+                       help="One-Euro speed coefficient (default %(default)s)")
     steps.add_argument("--d-cutoff", type=float, default=DEFAULT_FILTER.d_cutoff_hz, metavar="HZ",
                        help="One-Euro speed cutoff (default %(default)s Hz)")
     steps.add_argument("--process-noise", type=float, default=DEFAULT_FILTER.process_noise, metavar="PX",

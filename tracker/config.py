@@ -9,16 +9,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 import configs
 from common import config as common_config
 from common.config import within
 from common.jsonio import read_yaml
-from pose.runtime.choice import PRECISIONS, RUNTIMES
+from common.runtime import ENGINES, PRECISIONS
 from tracker.errors import TrackerError
 
 CONFIG_DIR = Path(configs.__file__).resolve().parent
@@ -95,7 +95,7 @@ class RuntimeOptions:
     """Device, network runtime and precision, frame range and threads."""
 
     device: str
-    engine: str = field(metadata=within(choices=RUNTIMES, note=" (--runtime)"))
+    engine: str = field(metadata=within(choices=ENGINES, note=" (--runtime)"))
     precision: str = field(metadata=within(choices=PRECISIONS, note=" (--precision)"))
     start: int = field(metadata=within(0, note=" (--start)"))
     end: int | None = field(metadata=within(1, note=" (--end)"))
@@ -140,7 +140,7 @@ def _build(layer: Mapping[str, Any], origin: str) -> TrackConfig:
         missing = [f.name for f in dataclasses.fields(section_type) if f.name not in values]
         if missing:
             raise TrackerError(f"{origin}: section {section_field.name!r} lacks the keys {', '.join(missing)}.")
-        sections[section_field.name] = section_type(**{key: None for key in values})
+        sections[section_field.name] = section_type(**dict.fromkeys(values))
     return merge(TrackConfig(**sections), layer, origin)
 
 

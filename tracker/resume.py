@@ -47,7 +47,7 @@ class ResumeState:
         return {"frames": self.frames, "pipeline": self.pipeline.to_data(), "outputs": self.outputs.to_data()}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], joints: int) -> "ResumeState":
+    def from_data(cls, data: dict[str, Any], joints: int) -> ResumeState:
         """The state `to_data` gave, for poses of `joints` joints."""
         return cls(int(data["frames"]), PipelineState.from_data(data["pipeline"], joints),
                    OutputsState.from_data(data["outputs"]))

@@ -15,17 +15,18 @@ from common.signals import exit_quietly_on_signals, hold_signals_until_exit
 if __name__ == "__main__":  # a signal during the imports ends the process quietly: nothing is written yet
     exit_quietly_on_signals()
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
-import detection  # noqa: E402
-import flow  # noqa: E402
-from common.cli import run_cli  # noqa: E402
-from common.config import parse_overrides  # noqa: E402
-from pose.runtime.choice import PRECISIONS, RUNTIMES  # noqa: E402
-from tracker.config import PRESETS  # noqa: E402
-from tracker.errors import TrackerError  # noqa: E402
+import detection
+import flow
+from common.cli import run_cli
+from common.config import parse_overrides
+from common.runtime import ENGINES, PRECISIONS
+from tracker.config import PRESETS
+from tracker.errors import TrackerError
 
 DEFAULT_OUTPUT = "hrtrack_output"
 
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--analyze", action="store_true", help="then run tracker.analyze with its defaults on each "
                                                                "NAME.json, into NAME_analysis/")
     drawing = parser.add_argument_group("drawing the video")
-    drawing.add_argument("--line-width", type=int, default=0, metavar="PX", help="limb width (default: from frame size)")
+    drawing.add_argument("--line-width", type=int, default=0, metavar="PX",
+                         help="limb width (default: from frame size)")
     drawing.add_argument("--radius", type=int, default=0, metavar="PX", help="joint radius (default: from frame size)")
     drawing.add_argument("--no-boxes", action="store_true", help="do not draw person boxes")
     drawing.add_argument("--show-scores", action="store_true", help="write each person's score by its id")
@@ -97,11 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=int, metavar="I", help="first frame index")
     parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index")
     parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame")
-    parser.add_argument("--runtime", choices=RUNTIMES, help="network runtime: auto (default: OpenVINO on a CPU, "
+    parser.add_argument("--runtime", choices=ENGINES, help="network runtime: auto (default: OpenVINO on a CPU, "
                                                             "torch on CUDA), torch or openvino")
     parser.add_argument("--precision", choices=PRECISIONS, help="auto (default: bf16 on OpenVINO where the CPU "
-                                                                "has AMX or AVX-512 bf16, else fp32), fp32, bf16, "
-                                                                "fp16 (CUDA)")
+                                                                "has AMX or AVX-512 bf16, fp16 on CUDA, else fp32), "
+                                                                "fp32, bf16, fp16 (CUDA)")
     parser.add_argument("--threads", type=int, metavar="N", help="threads for torch, OpenCV and OpenVINO "
                                                                  "(default 0: every core; 1 on a busy machine)")
     parser.add_argument("--resume", action="store_true",
@@ -112,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def overrides_from(args: argparse.Namespace) -> list[dict]:
-    """The config layers of the command line, in order: the `--set` keys, then the flags (flags not given set nothing)."""
+def overrides_from(args: argparse.Namespace) -> list[Mapping]:
+    """The config layers of the command line, in order: the `--set` keys, then the flags (flags not given set
+    nothing)."""
     table = {
         ("pose", "config"): args.pose_config, ("pose", "weights"): args.pose_weights,
         ("pose", "flip"): False if args.no_flip else None, ("pose", "batch_size"): args.batch,

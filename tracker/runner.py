@@ -1,8 +1,8 @@
 """Tracking a list of videos: build the models once, run the pipeline over each video, write its outputs.
 
 Threads: on a CPU, torch, OpenCV and OpenVINO get every core of this process's share (cores / ranks
-on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and drawing run in the
-main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
+on this node; `--threads`, `runtime.threads`, overrides); on a machine other jobs keep busy, use 1. Flow, crops and
+drawing run in the main thread between forward passes, and the decoding thread mostly sleeps on its bounded queue.
 """
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar, cast
 
 import cv2
 import torch
@@ -20,25 +21,25 @@ from tqdm import tqdm
 
 import detection
 import flow
+from common.errors import UserError
+from common.runtime import Runtime, resolve_device
+from common.signals import deferred_signals
 from detection.protocol import BoxSource, VideoBoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
-from pose.devices import resolve_device
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
 from pose.weights_registry import preferred_weights
-from common.errors import UserError
-from common.signals import deferred_signals
+from tracker import resume as resume_state
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
+from tracker.core.pipeline import Pipeline
+from tracker.core.timing import StageTimer
 from tracker.errors import TrackerError
 from tracker.io.naming import SUFFIXES, output_name, output_path, state_path
-from tracker.outputs.writers import VideoOutputs, check_output_dir
-from tracker.core.pipeline import Pipeline
-from tracker.posetrack.split import SplitSequence
-from tracker.outputs.render import RenderOptions
-from tracker import resume as resume_state
-from tracker.core.timing import StageTimer
 from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
+from tracker.outputs.render import RenderOptions
+from tracker.outputs.writers import VideoOutputs, check_output_dir
+from tracker.posetrack.split import SplitSequence
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,7 +50,7 @@ WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 def thread_count(requested: int, device: str) -> int:
     """The threads a run uses: `requested`, or (0) on CPU every core of this process's share (cores / ranks on
     this node), 1 beside a GPU."""
-    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
     return requested or (share if device == "cpu" else 1)
 
@@ -65,7 +66,7 @@ def configure_threads(requested: int, device: str) -> int:
 
 def my_share(inputs: list[T]) -> list[T]:
     """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
-    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     return inputs[rank::world]
 
 
@@ -96,13 +97,13 @@ def build_models(config: TrackConfig, device: str) -> Models:
     pose_config = resolve_config_path(config.pose.config)
     model_config = load_model_config(pose_config)
     weights = config.pose.weights or default_weights(pose_config)
-    networks = {"runtime": config.runtime.engine, "precision": config.runtime.precision,
-                "threads": thread_count(config.runtime.threads, device)}
-    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip, device=device,
-                                          batch_size=config.pose.batch_size, **networks)
+    runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
+                              thread_count(config.runtime.threads, device), error=TrackerError)
+    estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
+                                          batch_size=config.pose.batch_size, runtime=runtime)
     boxes: BoxSource = detections if detections is not None else detection.create(
-        config.detection.detector, device=device, score_threshold=config.detection.min_box_score, **networks)
-    return Models(estimator, boxes, flow.create(config.flow.name, device=device))
+        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime)
+    return Models(estimator, boxes, flow.create(config.flow.name, runtime=runtime))
 
 
 @dataclass
@@ -297,12 +298,12 @@ def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathL
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
     split) into `output`; returns the exit status. Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
-    device = str(resolve_device(config.runtime.device))
+    device = str(resolve_device(config.runtime.device, TrackerError))
     if videos and isinstance(videos[0], SplitSequence):
         check_whole_sequences(config)
         videos = my_share(videos)
     else:
-        videos = my_share(expand_inputs(videos))
+        videos = my_share(expand_inputs(cast("list[str]", videos)))
         check_inputs(videos)
     out_dir = Path(output)
     check_output_dir(out_dir)

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from common import config as common_config
 from common.jsonio import read_yaml
@@ -165,7 +166,7 @@ def _model(value: Any, base_dir: Path) -> ModelConfig:
         local = base_dir / value
         return load_model_config(local if local.is_file() else value)
     if isinstance(value, dict) and "file" in value:
-        changes = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items() if k != "file"}
+        changes: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items() if k != "file"}
         base = _model(value["file"], base_dir)
         try:
             return dataclasses.replace(base, **changes)
@@ -191,7 +192,7 @@ def _lay_over(raw: dict, layer: dict, override: str) -> None:
     for key, value in layer.items():
         child = raw.get(key)
         if isinstance(value, dict):
-            if child is None or isinstance(child, str) and key == "model":  # a model file gets keys: {file: ...}
+            if child is None or (isinstance(child, str) and key == "model"):  # a model file gets keys: {file: ...}
                 child = raw[key] = {} if child is None else {"file": child}
             if not isinstance(child, dict):
                 raise TrainingError(f"override {override!r}: {key!r} is not a section.")

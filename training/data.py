@@ -7,9 +7,9 @@ from pose.datasets.dataset import KeypointDataset
 from pose.datasets.mpii import load_mpii
 from pose.datasets.posetrack import load_posetrack18
 from pose.datasets.records import PersonRecord
-from training.errors import TrainingError
 from pose.skeleton import KEYPOINT_SETS
 from training.config import TrainConfig
+from training.errors import TrainingError
 
 
 def _check_keypoint_set(config: TrainConfig) -> None:

@@ -12,7 +12,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from pose.devices import resolve_device
+from common.runtime import resolve_device
+from training.errors import TrainingError
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Process:
 
 def start(device_name: str) -> Process:
     """Join the process group `torchrun` describes in the environment, or run alone."""
-    device = resolve_device(device_name)
+    device = resolve_device(device_name, TrainingError)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
         return Process(0, 1, device)

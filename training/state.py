@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from training.errors import TrainingError
 from common.files import atomic_path
+from training.errors import TrainingError
 
 FORMAT = "hrtrack-train-1"
 
@@ -33,7 +33,7 @@ def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise TrainingError(f"checkpoint {path} to resume from does not exist.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any parse failure of a foreign file
+    except Exception as exc:
         raise TrainingError(f"{path} is not a readable training checkpoint ({type(exc).__name__}).") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise TrainingError(f"{path} is not an hrtrack training checkpoint; --resume takes the "

@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _model(args: argparse.Namespace, keypoint_set: str):
     """(model, config, device) from the arguments; TrainingError when the model predicts other joints."""
+    from common.runtime import resolve_device
     from pose.config import load_model_config
-    from pose.devices import resolve_device
     from pose.hrnet import build_model
     from pose.state_dict import load_checkpoint
     from pose.weights import resolve_weights
@@ -68,7 +68,7 @@ def _model(args: argparse.Namespace, keypoint_set: str):
     if config.keypoint_set != keypoint_set:
         raise TrainingError(f"the model config {args.model_config} predicts {config.keypoint_set} joints; "
                         f"{args.dataset} needs a {keypoint_set} model.")
-    device = str(resolve_device(args.device))
+    device = str(resolve_device(args.device, TrainingError))
     model = load_checkpoint(build_model(config), resolve_weights(args.weights, option="--weights PATH"))
     return model, config, device
 

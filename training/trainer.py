@@ -23,17 +23,16 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from pose.hrnet import build_model
 from pose.state_dict import load_checkpoint
 from pose.weights import resolve_weights
-from training.errors import TrainingError
-from pose.hrnet import build_model
 from training.config import TrainConfig, config_to_dict
 from training.data import load_records, make_dataset
 from training.distributed import Process, gather_strings, mean_over_ranks, weight_digest
+from training.errors import TrainingError
 from training.loss import JointsMSELoss
 from training.pretrained import load_imagenet, official_init
-from training.state import (read_training_checkpoint, restore_scheduler, scheduler_state,
-                                 write_training_checkpoint)
+from training.state import read_training_checkpoint, restore_scheduler, scheduler_state, write_training_checkpoint
 from training.validate import validate_coco, validate_mpii
 
 log = logging.getLogger(__name__)
@@ -98,8 +97,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.criterion = JointsMSELoss(config.loss.use_target_weight, config.loss.ohkm, config.loss.topk)
         self.train_set = make_dataset(config, load_records(config, "train"))
-        self.sampler = DistributedSampler(self.train_set, num_replicas=process.world_size, rank=process.rank,
-                                          shuffle=True, seed=config.seed)
+        self.sampler: DistributedSampler = DistributedSampler(
+            self.train_set, num_replicas=process.world_size, rank=process.rank, shuffle=True, seed=config.seed)
         self.val_records = None
         if config.val.every > 0 and config.data.val_annotations:
             if config.data.dataset not in MAIN_METRIC:
@@ -173,8 +172,9 @@ class Trainer:
                         samples_per_s=samples / elapsed, data_wait_share=waited / elapsed)
 
     def validate(self) -> dict[str, float]:
-        """Validation metrics of the current model (computed on rank 0; empty on other ranks)."""
-        if not self.process.is_main:
+        """Validation metrics of the current model (computed on rank 0; empty on other ranks and without a
+        validation set)."""
+        if not self.process.is_main or self.val_records is None:
             return {}
         options = {"flip": self.config.val.flip, "device": str(self.process.device),
                    "batch_size": self.config.val.batch_size}
@@ -226,7 +226,7 @@ class Trainer:
             if self.process.is_main:
                 self._save(entry)
                 if improved:
-                    self._save_best(entry, self.best_score)
+                    self._save_best(entry, score)
             if self.process.world_size > 1:
                 dist.barrier()
         return self.history

@@ -16,28 +16,28 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from common.jsonio import read_json
 from eval.coco import evaluate_keypoints, rescore_and_nms
 from pose.config import ModelConfig
 from pose.crops import PIXEL_STD
 from pose.datasets.dataset import read_rgb
 from pose.datasets.records import PersonRecord
-from common.jsonio import read_json
-from training.errors import TrainingError
 from pose.estimator import PoseEstimator
+from training.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
 
 def predict(model: nn.Module, config: ModelConfig, records: Sequence[PersonRecord], *,
-            flip: bool = True, device: str = "cpu", batch_size: int = 32, runtime: str = "torch",
+            flip: bool = True, device: str = "cpu", batch_size: int = 32, engine: str = "torch",
             precision: str = "auto") -> np.ndarray:
     """Poses (N,K,3) float32 x,y,score in image pixels for every record's box, image by image;
-    `runtime` and `precision` as in PoseEstimator (torch fp32 by default: exact).
+    `engine` and `precision` as in PoseEstimator (torch fp32 by default: exact).
 
     The model is not changed (the estimator works on a BatchNorm-folded copy in eval mode).
     """
     estimator = PoseEstimator(model, config, flip=flip, device=device, batch_size=batch_size,
-                              runtime=runtime, precision=precision)
+                              engine=engine, precision=precision)
     poses = np.zeros((len(records), config.num_joints, 3), np.float32)
     by_image: dict[Path, list[int]] = {}
     for index, record in enumerate(records):

@@ -20,7 +20,7 @@ class Detections:
     num_gt: np.ndarray
 
     @staticmethod
-    def concatenate(parts: list["Detections"], num_thresholds: int) -> "Detections":
+    def concatenate(parts: list[Detections], num_thresholds: int) -> Detections:
         """All detections of several frames or sequences, in order."""
         if not parts:
             return Detections(np.zeros(0, np.int64), np.zeros(0), np.zeros((num_thresholds, 0), bool),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,7 +112,7 @@ def evaluate(gt: dict[str, Sequence], pred: dict[str, Sequence], kpt_thr: float 
 
 
 def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
-          thresholds: list[float | None]) -> list[PoseTrackResult]:
+          thresholds: Iterable[float | None]) -> list[PoseTrackResult]:
     """``evaluate`` at each joint-score threshold (None: keep every joint), sharing the reading,
     pairing, ignore regions and distances, which do not depend on the threshold."""
     limits = np.array([-np.inf if value is None else value for value in thresholds], dtype=np.float64)
@@ -148,8 +149,8 @@ def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
     results = []
     for row, texts in enumerate(warnings):
         per_sequence = {name: _scores(sequence_ap[name], row, score.counts[row]) for name, score in scored.items()}
-        mot_sequences = [name for name, score in scored.items() if score.counts[row] is not None]
-        counts = [scored[name].counts[row] for name in mot_sequences]
+        mot_counts = {name: found for name, score in scored.items() if (found := score.counts[row]) is not None}
+        mot_sequences, counts = list(mot_counts), list(mot_counts.values())
         if len(mot_sequences) < len(per_sequence):
             texts.append(f"MOT totals cover {len(mot_sequences)} of {len(per_sequence)} sequences.")
         total = _scores(total_ap, row, sum(counts[1:], counts[0]) if counts else None)

@@ -31,7 +31,7 @@ class People:
     def __len__(self) -> int:
         return len(self.track_ids)
 
-    def select(self, keep: np.ndarray) -> "People":
+    def select(self, keep: np.ndarray) -> People:
         """The persons where the boolean mask ``keep`` (N,) is true."""
         return People(self.xy[keep], self.has[keep], self.scores[keep], self.track_ids[keep],
                       self.head_sizes[keep])
@@ -58,7 +58,7 @@ def frame_people(gt_persons: list[Person], pred_persons: list[Person] | None,
         for index, group in enumerate(groups):
             stop = start + group.has.size
             group.has = group.has & ~inside[start:stop].reshape(group.has.shape)
-            groups[index] = group.select(group.has.any(axis=1))
+            groups[index] = group.select(np.any(group.has, axis=1))
             start = stop
     return groups[0], (groups[1] if pred_persons is not None else None)
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
 @dataclass
 class MotCounts:
     """Per-channel event counts, (J,) each; distance is the sum of matched distances (head sizes)."""
@@ -25,16 +24,18 @@ class MotCounts:
     distance: np.ndarray
 
     @staticmethod
-    def zeros(channels: int) -> "MotCounts":
+    def zeros(channels: int) -> MotCounts:
         """No events yet in any of ``channels`` channels."""
-        return MotCounts(*(np.zeros(channels, np.int64) for _ in range(5)), np.zeros(channels))
+        counts = {name: np.zeros(channels, np.int64)
+                  for name in ("objects", "misses", "false_positives", "switches", "detections")}
+        return MotCounts(**counts, distance=np.zeros(channels))
 
-    def rows(self, count: int) -> list["MotCounts"]:
+    def rows(self, count: int) -> list[MotCounts]:
         """The counts of ``count`` equal consecutive groups of channels (one per threshold)."""
         fields = [getattr(self, name).reshape(count, -1) for name in self.__dataclass_fields__]
         return [MotCounts(*(values[row] for values in fields)) for row in range(count)]
 
-    def __add__(self, other: "MotCounts") -> "MotCounts":
+    def __add__(self, other: MotCounts) -> MotCounts:
         return MotCounts(*(getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__))
 
     def metrics(self) -> dict[str, np.ndarray]:
@@ -121,7 +122,9 @@ class SequenceAccumulator:
         per_hyp = free.sum(axis=1).max(axis=1, initial=0)
         simple = (per_object <= 1) & (per_hyp <= 1)
         c, g, p = np.nonzero(free & simple[:, None, None])
-        pairs_c.append(c), pairs_g.append(g), pairs_p.append(p)
+        pairs_c.append(c)
+        pairs_g.append(g)
+        pairs_p.append(p)
         solved: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         for channel in np.flatnonzero(~simple):
             # channels of one joint at nearby thresholds often pose the same problem: solve it once.
@@ -129,7 +132,9 @@ class SequenceAccumulator:
             if key not in solved:
                 solved[key] = _assign(free[channel], distance[channel])
             g, p = solved[key]
-            pairs_c.append(np.full(len(g), channel)), pairs_g.append(g), pairs_p.append(p)
+            pairs_c.append(np.full(len(g), channel))
+            pairs_g.append(g)
+            pairs_p.append(p)
         c, g, p = (np.concatenate(values) for values in (pairs_c, pairs_g, pairs_p))
         before = self.last[c, objects[g]]
         now = hypotheses[p]

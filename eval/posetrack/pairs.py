@@ -24,16 +24,16 @@ def pair_frames(gt: Sequence, pred: Sequence) -> FramePairs:
         if frame.image_id is not None:
             by_id.setdefault(frame.image_id, frame)
     used: set[int] = set()
-    matched = []
+    matched: list[tuple[Frame, Frame | None]] = []
     for gt_frame in gt.frames:
-        frame = by_name.get(normalise_name(gt_frame.file_name))
-        if frame is None and gt_frame.image_id is not None:
-            frame = by_id.get(gt_frame.image_id)
-        if frame is not None and id(frame) in used:
-            frame = None
-        if frame is not None:
-            used.add(id(frame))
-        matched.append((gt_frame, frame))
+        found = by_name.get(normalise_name(gt_frame.file_name))
+        if found is None and gt_frame.image_id is not None:
+            found = by_id.get(gt_frame.image_id)
+        if found is not None and id(found) in used:
+            found = None
+        if found is not None:
+            used.add(id(found))
+        matched.append((gt_frame, found))
     extra = [frame for frame in pred.frames if id(frame) not in used]
     return FramePairs(matched, extra)
 

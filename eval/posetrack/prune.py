@@ -65,7 +65,7 @@ class _Pruner:
         if isinstance(score, bool) or not isinstance(score, Real) or not math.isfinite(score):
             raise EvalError(f"{self.name}: {where} has score {score!r}, not a finite number; "
                             "python -m eval check-submission lists every problem.")
-        keep = score >= self.threshold
+        keep = float(score) >= self.threshold
         self.kept += keep
         self.pruned += not keep
         return keep

@@ -14,8 +14,16 @@ import numpy as np
 
 from common.jsonio import read_json
 from eval.errors import EvalError
-from eval.posetrack.types import (MISSING_SCORE, NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence,
-                                  present_mask, sequence_name)
+from eval.posetrack.types import (
+    MISSING_SCORE,
+    NUM_SLOTS,
+    POSEVAL_TO_SLOT,
+    Frame,
+    Person,
+    Sequence,
+    present_mask,
+    sequence_name,
+)
 from pose.skeleton import POSETRACK18
 
 # PoseTrack18 keypoint names poseval also accepts under another name.
@@ -122,8 +130,8 @@ class _Reader:
         if list(names) == list(POSETRACK18.joints):
             return None
         slots = np.full(len(names), -1, dtype=np.int64)
-        for position, name in enumerate(names):
-            name = _NAME_ALIASES.get(name, name)
+        for position, given in enumerate(names):
+            name = _NAME_ALIASES.get(given, given)
             if name in POSETRACK18.joints:
                 slots[position] = POSETRACK18.index(name)
             else:
@@ -278,18 +286,15 @@ class _Reader:
                 scores[slot] = score
         present = present_mask(keypoints)
         has_score = ~np.isnan(scores)
-        if not has_score[present].any():
-            scores = None
-        else:
-            scores[present & ~has_score] = MISSING_SCORE
-            scores[~present] = 0.0
+        scores[present & ~has_score] = MISSING_SCORE
+        scores[~present] = 0.0
         head = [self.first(rect.get(key)) for key in ("x1", "y1", "x2", "y2")]
         head_box = None
         if all(value is not None for value in head):
             values = self.numbers(where, "head box", head)
             head_box = tuple(values.tolist()) if values.size == 4 else None
         return Person(track_id=self.track_id(where, self.first(rect.get("track_id"))), keypoints=keypoints,
-                      scores=scores, head_box=head_box,
+                      scores=scores if has_score[present].any() else None, head_box=head_box,
                       score=self.scalar(where, "score", self.first(rect.get("score"))))
 
     # -- values ------------------------------------------------------------------------------

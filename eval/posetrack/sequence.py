@@ -126,7 +126,7 @@ def _mot_thresholds(name: str, frames: list[_Frame], thresholds: np.ndarray,
             continue
         present = np.ones((len(thresholds), len(frame.pred)), bool)
         if frame.has_ignore_regions:
-            present = kept_joints(frame.pred, thresholds).any(axis=2)
+            present = np.any(kept_joints(frame.pred, thresholds), axis=2)
         for row in np.flatnonzero(in_mot):
             problem = _track_id_problem(frame.gt.track_ids, frame.pred.track_ids[present[row]])
             if problem is not None:

@@ -70,7 +70,7 @@ class SequenceWriter:
         self._persons: IO[bytes] | None = None  # annotations (2018), one JSON a line
         self._before_last: tuple[list[int], int] | None = None  # spool sizes and annotations before the last frame
 
-    def __enter__(self) -> "SequenceWriter":
+    def __enter__(self) -> SequenceWriter:
         self._entries = tempfile.TemporaryFile("w+b", buffering=0, dir=self.path.parent)
         if self.layout == "posetrack18":
             self._persons = tempfile.TemporaryFile("w+b", buffering=0, dir=self.path.parent)
@@ -120,8 +120,10 @@ class SequenceWriter:
 
     def _spool(self, entries: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> None:
         """Append entries and annotations, one JSON a line, all of them or (raising the OSError) none."""
-        spools = [(self._entries, entries), (self._persons, annotations)]
-        marks = [spool.seek(0, os.SEEK_END) if spool is not None else 0 for spool, _ in spools]
+        spools = [(_opened(self._entries), entries)]
+        if self._persons is not None:
+            spools.append((self._persons, annotations))
+        marks = [spool.seek(0, os.SEEK_END) for spool, _ in spools]
         try:
             for spool, items in spools:
                 if items:
@@ -130,8 +132,7 @@ class SequenceWriter:
                         view = view[spool.write(view) or 0:]
         except OSError:
             for (spool, _), mark in zip(spools, marks):
-                if spool is not None:
-                    spool.truncate(mark)
+                spool.truncate(mark)
             raise
         self._before_last = (marks, self._annotations)
         self._annotations += len(annotations)
@@ -154,7 +155,8 @@ class SequenceWriter:
                 handle.write("}")
                 return
             handle.write('{"images": ')
-            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, self.frames if self.nframes is None else self.nframes))
+            nframes = self.frames if self.nframes is None else self.nframes
+            self._copy_list(self._entries, handle, lambda line: _with_nframes(line, nframes))
             handle.write(', "annotations": ')
             self._copy_list(self._persons, handle)
             handle.write(', "categories": ')
@@ -162,8 +164,9 @@ class SequenceWriter:
             handle.write("}")
 
     @staticmethod
-    def _copy_list(spool: IO[bytes], handle: IO[str], edit=None) -> None:
+    def _copy_list(spool: IO[bytes] | None, handle: IO[str], edit=None) -> None:
         """Write the spooled lines as one JSON list, separated as json.dump separates items."""
+        spool = _opened(spool)
         spool.seek(0)
         handle.write("[")
         with open(spool.fileno(), encoding="utf-8", closefd=False) as lines:
@@ -174,11 +177,17 @@ class SequenceWriter:
         handle.write("]")
 
 
+def _opened(spool: IO[bytes] | None) -> IO[bytes]:
+    if spool is None:
+        raise RuntimeError("a SequenceWriter is used outside its `with` block.")
+    return spool
+
+
 _CATEGORIES = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(POSETRACK18.joints),
                 "skeleton": [[a + 1, b + 1] for a, b in POSETRACK18.limbs]}]
 
 
-def _image_entry(frame: Frame, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _image_entry(frame: Frame, image_id: int, cleaner: _Cleaner) -> dict[str, Any]:
     """A 2018 `images` entry without `nframes`, which is known only when the sequence ends."""
     image: dict[str, Any] = {"id": image_id, "file_name": frame.file_name}
     for key in ("frame_id", "width", "height"):
@@ -203,7 +212,7 @@ def _with_nframes(line: str, nframes: int) -> str:
     return json.dumps(ordered, allow_nan=False)
 
 
-def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _annotation(person: Person, number: int, image_id: int, cleaner: _Cleaner) -> dict[str, Any]:
     keypoints, scores = cleaner.person(person)
     annotation: dict[str, Any] = {"id": number, "image_id": image_id, "category_id": 1}
     if person.track_id is not None:
@@ -211,8 +220,8 @@ def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner")
     annotation["keypoints"] = keypoints.reshape(-1).tolist()
     if scores is not None:
         annotation["scores"] = scores.tolist()
-    for key, box in (("bbox", person.box), ("bbox_head", person.head_box)):
-        box = cleaner.box(box)
+    for key, given in (("bbox", person.box), ("bbox_head", person.head_box)):
+        box = cleaner.box(given)
         if box is not None:
             annotation[key] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
     if person.score is not None and math.isfinite(person.score):
@@ -220,7 +229,7 @@ def _annotation(person: Person, number: int, image_id: int, cleaner: "_Cleaner")
     return annotation
 
 
-def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, Any]:
+def _annolist_entry(frame: Frame, index: int, cleaner: _Cleaner) -> dict[str, Any]:
     entry: dict[str, Any] = {"image": [{"name": frame.file_name}], "imgnum": [index + 1]}
     if frame.is_labeled is not None:
         entry["is_labeled"] = [int(frame.is_labeled)]
@@ -232,7 +241,7 @@ def _annolist_entry(frame: Frame, index: int, cleaner: "_Cleaner") -> dict[str, 
     return entry
 
 
-def _rect_2017(person: Person, cleaner: "_Cleaner") -> dict[str, Any]:
+def _rect_2017(person: Person, cleaner: _Cleaner) -> dict[str, Any]:
     keypoints, scores = cleaner.person(person)
     rect: dict[str, Any] = {}
     if person.track_id is not None:

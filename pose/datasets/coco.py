@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from common.jsonio import read_json
 from pose.crops import box_to_center_scale
 from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat
-from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.skeleton import COCO, KeypointSet
 
@@ -110,7 +110,8 @@ def load_coco_detections(detection_file: str | os.PathLike, annotation_file: str
     detections = read_json(source, "person detection", error=PoseError)
     if not isinstance(detections, list):
         raise PoseError(f"{source} is not a detection results file: expected a list of boxes.")
-    images = _images_by_id(read_json(annotation_file, "COCO keypoint annotation", error=PoseError), Path(annotation_file))
+    annotations = read_json(annotation_file, "COCO keypoint annotation", error=PoseError)
+    images = _images_by_id(annotations, Path(annotation_file))
     records = []
     for number, det in enumerate(detections):
         name = f"detection {number}"

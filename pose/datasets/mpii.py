@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common.jsonio import read_json
 from pose.crops import PADDING, PIXEL_STD
 from pose.datasets.records import PersonRecord, check_images_exist
-from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.skeleton import MPII
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common.jsonio import read_json
 from pose.crops import box_to_center_scale
 from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat
-from common.jsonio import read_json
 from pose.errors import PoseError
 from pose.skeleton import POSETRACK18
 

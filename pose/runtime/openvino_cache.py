@@ -41,8 +41,8 @@ def cache_key(module: nn.Module, input_shape: str, precision: str) -> str:
     digest = hashlib.sha256()
     for part in (type(module).__qualname__, repr(module), input_shape, precision, openvino.get_version()):
         digest.update(part.encode() + b"\0")
-    for name, tensor in module.state_dict().items():
-        tensor = tensor.detach().cpu().contiguous()
+    for name, parameter in module.state_dict().items():
+        tensor = parameter.detach().cpu().contiguous()
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}\0".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()

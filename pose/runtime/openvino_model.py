@@ -41,7 +41,8 @@ class OpenVINONetwork:
                  threads: int = 0, dynamic_axes: Sequence[int] = (0,), shapes_kept: int = 0) -> None:
         if precision not in _PRECISION_HINTS:
             raise ValueError(f"OpenVINO precision must be fp32 or bf16, not {precision!r}")
-        self.config = {"INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
+        self.config: dict[str, str | int] = {"INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision],
+                                             "PERFORMANCE_HINT": "LATENCY"}
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
         self.precision = precision
@@ -91,7 +92,7 @@ def converted(module: nn.Module, example: torch.Tensor, dynamic_axes: Sequence[i
     start = time.perf_counter()
     # AUTO lets torch.export derive each axis's range (a backbone needs H, W > 32); it fixes an axis
     # of size 1 to 1, so trace a dynamic axis with at least 2
-    dims = {axis: torch.export.Dim.AUTO for axis in dynamic_axes}
+    dims = dict.fromkeys(dynamic_axes, torch.export.Dim.AUTO)
     traced = torch.zeros([max(size, 2) if axis in dims else size for axis, size in enumerate(example.shape)])
     with torch.no_grad():
         exported = torch.export.export(module, (traced,), dynamic_shapes=(dims,))

@@ -11,9 +11,9 @@ import numpy as np
 
 from pose.skeleton import POSETRACK18
 from tracker.analysis.process import TrackAnalysis
-from tracker.outputs.render import Renderer, RenderOptions
 from tracker.io.video import VideoSource
 from tracker.io.video_writer import VideoWriter
+from tracker.outputs.render import Renderer, RenderOptions
 
 
 def frame_poses(tracks: list[TrackAnalysis], index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

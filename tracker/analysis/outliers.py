@@ -1,4 +1,5 @@
-"""Hampel outlier rejection: a sample far from its window's median, in robust standard deviations, is replaced by that median.
+"""Hampel outlier rejection: a sample far from its window's median, in robust standard deviations, is replaced by
+that median.
 
 Defaults follow Hampel's identifier as usually stated (Pearson et al., "Generalized Hampel Filters",
 EURASIP J. Adv. Signal Process. 2016): a window of 7 samples either side and a threshold of 3

@@ -29,7 +29,8 @@ def _pyplot():
 
 
 def _colour(track_id: int) -> tuple[float, float, float]:
-    return tuple(channel / 255.0 for channel in track_colour(track_id))
+    red, green, blue = (channel / 255.0 for channel in track_colour(track_id))
+    return red, green, blue
 
 
 def _save(figure, path: Path) -> None:

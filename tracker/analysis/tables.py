@@ -1,4 +1,5 @@
-"""The analysis CSVs: tracks.csv (one row per track) and frames.csv (wide: one row per frame per track), and their README.txt.
+"""The analysis CSVs: tracks.csv (one row per track) and frames.csv (wide: one row per frame per track), and their
+README.txt.
 
 Numbers are written with a fixed precision; a value that is not defined (an unseen joint, an angle
 that needs it) is an empty cell.

@@ -6,8 +6,9 @@ video by its index, not saved).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class FlowState:
         return {"image_index": self.image_index}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "FlowState":
+    def from_data(cls, data: dict[str, Any]) -> FlowState:
         """The state `to_data` gave."""
         index = data["image_index"]
         return cls(None if index is None else int(index))

@@ -10,8 +10,9 @@ outside through their protocols (`tracker.runner` builds them), so tests and ben
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -21,11 +22,11 @@ from flow.protocol import FlowEstimator
 from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
+from tracker.config import TrackConfig
 from tracker.core.association import Associator
 from tracker.core.flow_stage import FlowStage, FlowState, Motion
-from tracker.core.tracks import TrackSetState
-from tracker.config import TrackConfig
 from tracker.core.timing import StageTimer
+from tracker.core.tracks import TrackSetState
 from tracker.io.video import VideoFrame
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class PipelineState:
                 "tracks": self.tracks.to_data()}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], joints: int) -> "PipelineState":
+    def from_data(cls, data: dict[str, Any], joints: int) -> PipelineState:
         """The state `to_data` gave, for poses of `joints` joints."""
         return cls(int(data["processed"]), bool(data["warned_outside"]), bool(data["warned_crowded"]),
                    np.asarray(data["previous_poses"], np.float32).reshape(-1, joints, 3),
@@ -119,7 +120,7 @@ class Pipeline:
             return FrameResult(frame.index, frame.time, self._previous_poses[:0], np.zeros((0, 5), np.float32),
                                np.zeros(0, np.int64), None, frame.name)
         image = frame.image
-        detected = self._detect(frame)
+        detected = self._detect(frame, image)
         motion = self.flow_stage.motion(frame.index, image, needed=self.associator.live_tracks() > 0)
         propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
@@ -132,7 +133,7 @@ class Pipeline:
         self._previous_poses, self._previous_boxes = poses, boxes
         return FrameResult(frame.index, frame.time, poses, boxes, ids, image, frame.name)
 
-    def _detect(self, frame: VideoFrame) -> np.ndarray:
+    def _detect(self, frame: VideoFrame, image: np.ndarray) -> np.ndarray:
         """This frame's detected boxes above the score floor (on every detect_every-th frame)."""
         detect_now = self._processed % self.config.detection.detect_every == 0
         self._processed += 1
@@ -140,9 +141,9 @@ class Pipeline:
             return np.zeros((0, 5), np.float32)
         with self.timer("detect"):
             key = FrameKey(frame.index, frame.name)
-            detected = np.asarray(self.box_source.boxes(key, frame.image), np.float32).reshape(-1, 5)
+            detected = np.asarray(self.box_source.boxes(key, image), np.float32).reshape(-1, 5)
         detected = self._at_most(detected[detected[:, 4] >= self.config.detection.min_box_score], frame.index)
-        height, width = frame.image.shape[:2]
+        height, width = image.shape[:2]
         clipped, kept = clip_boxes(detected, width, height)
         self._warn_outside(detected, clipped, kept, frame.index, width, height)
         return clipped
@@ -203,7 +204,7 @@ class Pipeline:
         if len(poses) == 0:
             return poses, boxes
         areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        keep = oks_nms(poses, scores, areas, options.oks_nms_threshold, self.keypoint_set.sigmas,
+        kept = oks_nms(poses, scores, areas, options.oks_nms_threshold, self.keypoint_set.sigmas,
                        keypoint_threshold=options.keypoint_threshold)
-        boxes = np.concatenate([boxes[keep, :4], scores[keep, None]], axis=1).astype(np.float32)
-        return poses[keep], boxes
+        boxes = np.concatenate([boxes[kept, :4], scores[kept, None]], axis=1).astype(np.float32)
+        return poses[kept], boxes

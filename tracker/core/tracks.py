@@ -1,8 +1,9 @@
 """Tracks: ids that are never reused, the last pose of each track carried along by flow, and ages."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class TrackSetState:
                                                   for track_id, pose, unseen in zip(self.ids, self.poses, self.unseen)]}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], joints: int) -> "TrackSetState":
+    def from_data(cls, data: dict[str, Any], joints: int) -> TrackSetState:
         """The state `to_data` gave, for poses of `joints` joints."""
         live = data["live"]
         return cls(int(data["next_id"]), tuple(int(track["id"]) for track in live),
@@ -89,11 +90,11 @@ class TrackSet:
             if index not in matched_tracks:
                 track.unseen += 1
         self.live = [track for track in self.live if track.unseen < self.max_age]
-        trackable = (poses[:, :, 2] > self.keypoint_threshold).any(axis=1)
-        for pose_index in np.flatnonzero(ids < 0):
-            if trackable[pose_index]:
-                self.live.append(Track(self.next_id, np.asarray(poses[pose_index], np.float32).copy()))
-            ids[pose_index] = self.next_id
+        trackable = np.any(poses[:, :, 2] > self.keypoint_threshold, axis=1)
+        for new_index in np.flatnonzero(ids < 0):
+            if trackable[new_index]:
+                self.live.append(Track(self.next_id, np.asarray(poses[new_index], np.float32).copy()))
+            ids[new_index] = self.next_id
             self.next_id += 1
         return ids
 

@@ -16,9 +16,9 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import cv2
@@ -202,7 +202,7 @@ class _StreamReader(_Reader):
         if not self._capture.isOpened():
             kind = "the webcam" if isinstance(where, int) else "the stream"
             raise TrackerError(f"{kind} {where} could not be opened; check that it is connected and not in use.")
-        self._first = self._capture.read()
+        self._first: tuple[bool, np.ndarray] | None = self._capture.read()
         height, width = self._first[1].shape[:2] if self._first[0] else (0, 0)
         self.info = VideoInfo(0, width, height, float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0))
 
@@ -295,8 +295,8 @@ class VideoSource:
             kind = "image files" if self.path.is_dir() else "frames"
             raise TrackerError(f"{self.path} has no {kind}; give a video with at least one frame.")
         if full.width <= 0 or full.height <= 0:
-            raise TrackerError(f"none of the {full.num_frames} images of {self.path} could be read; they may be damaged."
-                               if isinstance(self._reader, _ImagesReader) else
+            raise TrackerError(f"none of the {full.num_frames} images of {self.path} could be read; "
+                               "they may be damaged." if isinstance(self._reader, _ImagesReader) else
                                f"the first frame of {self.path} could not be decoded; the file may be damaged.")
         if start >= full.num_frames and not self.streaming:
             raise TrackerError(f"--start {start} is past the last frame of {self.path} ({full.num_frames} frames).")
@@ -344,7 +344,10 @@ class VideoSource:
 
     def frame(self, index: int) -> VideoFrame:
         """Frame `index` of the video, decoded now (not through the prefetch thread)."""
-        return self._decode(index)
+        found = self._decode(index)
+        if found is None:
+            raise TrackerError(f"{self.path} ended before frame {index}.")
+        return found
 
 
 def _open(source: str, fps: float, files: list[Path] | None) -> tuple[Path, _Reader]:

@@ -25,7 +25,7 @@ def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vid
     """Open a VideoWriter with H.264 (avc1) where this OpenCV build can, else MPEG-4 Part 2 (mp4v)."""
     for code in _codec_that_opened or ["avc1", "mp4v"]:
         with silenced_stderr():
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*code), fps, size)
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*code), fps, size)
         if writer.isOpened():
             if code != "avc1" and not _codec_that_opened:
                 log.info("this OpenCV build cannot encode H.264 (avc1); videos are MPEG-4 Part 2 (mp4v), "
@@ -52,7 +52,7 @@ class VideoWriter:
         self._writer: cv2.VideoWriter | None = None
         self.codec = ""
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._writer, self.codec = _open_writer(tmp, self.fps, self.size)
         return self
@@ -62,6 +62,8 @@ class VideoWriter:
         if image_rgb.shape[1::-1] != self.size:
             raise TrackerError(f"frame of size {image_rgb.shape[1]}x{image_rgb.shape[0]} does not match the "
                                f"video's {self.size[0]}x{self.size[1]}.")
+        if self._writer is None:
+            raise RuntimeError("VideoWriter.write is called outside its `with` block.")
         self._writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
         self.frames += 1
 

@@ -11,16 +11,16 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
 from common.files import atomic_open
 from pose.skeleton import KeypointSet
-from tracker.errors import TrackerError
-from tracker.outputs.joint_angles import joint_angles
 from tracker.core.pipeline import FrameResult
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
+from tracker.outputs.joint_angles import joint_angles
 from tracker.outputs.smoothing import PoseSmoother
 
 HEADER = ["frame", "time", "track_id", "joint", "x", "y", "score"]
@@ -46,12 +46,12 @@ class CsvOutput:
         self.smoother = smoother
         self.timer = timer or StageTimer()
         self._stack = contextlib.ExitStack()
-        self._file: BinaryIO
+        self._file: IO[bytes]
         self._size = 0
         self._rows = 0
         self._before_last: tuple[int, int] | None = None  # bytes and rows before the last frame
 
-    def __enter__(self) -> "CsvOutput":
+    def __enter__(self) -> CsvOutput:
         self._file = self._stack.enter_context(atomic_open(self.path, "wb", buffering=0))
         self._append(self._lines([self._header()]))
         return self

@@ -9,9 +9,9 @@ import numpy as np
 from eval.posetrack.types import Frame, Person
 from eval.posetrack.write import SequenceWriter
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
-from tracker.errors import TrackerError
 from tracker.core.pipeline import FrameResult
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 
 
 def to_posetrack18(poses: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
@@ -47,9 +47,9 @@ def frame_persons(result: FrameResult, keypoint_set: KeypointSet, kpt_thr: float
         kept = keypoints[:, 2] >= kpt_thr if kpt_thr > 0 else np.ones(len(keypoints), bool)
         scores = keypoints[:, 2].copy()
         keypoints = np.where(kept[:, None], np.column_stack([keypoints[:, :2], np.ones(len(kept))]), 0.0)
-        box = tuple(float(v) for v in result.boxes[person, :4])
+        x1, y1, x2, y2 = (float(v) for v in result.boxes[person, :4])
         persons.append(Person(track_id=int(track_id), keypoints=keypoints,
-                              scores=scores, head_box=None, box=box, score=float(result.boxes[person, 4])))
+                              scores=scores, head_box=None, box=(x1, y1, x2, y2), score=float(result.boxes[person, 4])))
     return persons
 
 
@@ -76,7 +76,7 @@ class PoseTrackOutput:
         self.timer = timer or StageTimer()
         self._writer = SequenceWriter(path, name, layout=layout, nframes=nframes)
 
-    def __enter__(self) -> "PoseTrackOutput":
+    def __enter__(self) -> PoseTrackOutput:
         self._writer.__enter__()
         return self
 

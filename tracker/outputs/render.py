@@ -54,9 +54,12 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
 def side_shades(colour: tuple[int, int, int]) -> dict[str, tuple[int, int, int]]:
     """The colour for each body side: "left" 45% of the way to white, "right" at 60% brightness, "centre" as is."""
     base = np.array(colour, np.float64)
-    return {"left": tuple(int(v) for v in np.round(base + (255 - base) * 0.45)),
-            "right": tuple(int(v) for v in np.round(base * 0.6)),
-            "centre": colour}
+    return {"left": _rgb(np.round(base + (255 - base) * 0.45)), "right": _rgb(np.round(base * 0.6)), "centre": colour}
+
+
+def _rgb(values: np.ndarray) -> tuple[int, int, int]:
+    red, green, blue = (int(v) for v in values)
+    return red, green, blue
 
 
 def joint_sides(keypoint_set: KeypointSet) -> list[str]:

@@ -28,7 +28,7 @@ class SmootherState:
                             for track_id, (x, p, last) in self.filters.items()]}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "SmootherState":
+    def from_data(cls, data: dict[str, Any]) -> SmootherState:
         """The state `to_data` gave."""
         return cls(int(data["frame"]), {int(item["id"]): (np.asarray(item["x"], np.float64)[:, None],
                                                           np.asarray(item["P"], np.float64), int(item["last"]))

@@ -9,11 +9,11 @@ import numpy as np
 
 from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
-from tracker.errors import TrackerError
-from tracker.outputs.render import Renderer, RenderOptions
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 from tracker.io.video import VideoInfo
 from tracker.io.video_writer import VideoWriter
+from tracker.outputs.render import Renderer, RenderOptions
 
 
 class VideoOutput:
@@ -24,6 +24,8 @@ class VideoOutput:
     unit = "frames"
     rolls_back = False
 
+    _writer: VideoWriter  # from __enter__ on
+
     def __init__(self, path: Path, info: VideoInfo, keypoint_set: KeypointSet, keypoint_threshold: float,
                  timer: StageTimer, render: RenderOptions | None = None):
         self.path = path
@@ -32,11 +34,10 @@ class VideoOutput:
         self.keypoint_threshold = keypoint_threshold
         self.timer = timer
         self._stack = contextlib.ExitStack()
-        self._writer: VideoWriter | None = None
         self._last_canvas: np.ndarray | None = None
         self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
 
-    def __enter__(self) -> "VideoOutput":
+    def __enter__(self) -> VideoOutput:
         self._writer = self._stack.enter_context(VideoWriter(self.path, self.info.fps, self.info.width,
                                                              self.info.height))
         return self
@@ -59,7 +60,7 @@ class VideoOutput:
 
     def held(self) -> int:
         """Frames written so far."""
-        return self._writer.frames if self._writer is not None else 0
+        return self._writer.frames
 
     @staticmethod
     def room_needed() -> int:
@@ -86,5 +87,5 @@ class VideoOutput:
                                                 result.time)
         return self._last_canvas
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> bool | None:
         return self._stack.__exit__(kind, error, trace)

@@ -11,29 +11,30 @@ also the largest), named in `lost`, and a resumed run tracks its frames again.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 
 from common.signals import deferred_signals
 from pose.skeleton import KeypointSet
 from tracker.config import OutputOptions
-from tracker.outputs.csv_file import CsvOutput
-from tracker.errors import TrackerError
 from tracker.core.pipeline import FrameResult
+from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 from tracker.io.naming import SUFFIXES, output_name, output_path, part_paths
+from tracker.io.video import VideoInfo
+from tracker.outputs.csv_file import CsvOutput
 from tracker.outputs.posetrack_file import PoseTrackOutput
-from tracker.posetrack.split import SplitSequence
 from tracker.outputs.render import RenderOptions
 from tracker.outputs.smoothing import PoseSmoother, SmootherState
-from tracker.core.timing import StageTimer
-from tracker.io.video import VideoInfo
 from tracker.outputs.video_file import VideoOutput
+from tracker.posetrack.split import SplitSequence
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class OutputsState:
                 "smoother": None if self.smoother is None else self.smoother.to_data()}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "OutputsState":
+    def from_data(cls, data: dict[str, Any]) -> OutputsState:
         """The state `to_data` gave."""
         smoother = data["smoother"]
         return cls({kind: (int(frames), int(count)) for kind, (frames, count) in data["held"].items()},
@@ -147,7 +148,7 @@ class VideoOutputs:
         self._open: dict[str, FrameWriter] = {}
         remove_stale_parts(out_dir, self.name)
 
-    def __enter__(self) -> "VideoOutputs":
+    def __enter__(self) -> VideoOutputs:
         try:
             for kind, writer in self._writers.items():
                 writer.__enter__()
@@ -174,7 +175,7 @@ class VideoOutputs:
         """Record one frame in every output that does not hold it yet. A write that fails (OSError) takes the
         frame back from the outputs that wrote it, gives up those that cannot, and raises TrackerError naming
         the output and the reason."""
-        wrote = []
+        wrote: list[str] = []
         for kind, writer in self._open.items():
             if self._frames[kind] > self.frames:  # carried over from the run being resumed
                 continue
@@ -201,10 +202,8 @@ class VideoOutputs:
     def _lose(self, kind: str, why: str) -> None:
         """Give up one output: its temporary file is removed, and `lost` says why."""
         writer = self._open.pop(kind)
-        try:
+        with contextlib.suppress(OSError):  # removing a temporary file that could not be finished
             writer.__exit__(OSError, OSError(why), None)
-        except OSError:
-            pass  # removing a temporary file that could not be finished
         self.lost[kind] = why
         log.warning("%s is not written: %s", writer.path.name, why)
 
@@ -213,7 +212,7 @@ class VideoOutputs:
         return OutputsState({kind: (self._frames[kind], writer.held()) for kind, writer in self._open.items()},
                             dict(self.lost), None if self._smoother is None else self._smoother.state())
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> Literal[False]:
         """Finish every output (also on an interruption after some frames), or, on an error, remove them all.
         An output that cannot be finished (a full disk) is given up and named in `lost`; the others are kept."""
         keep = kind is None or (issubclass(kind, KeyboardInterrupt) and self.frames > 0)
@@ -258,10 +257,8 @@ class VideoOutputs:
         """Leave every open output unfinished: their temporary files are removed."""
         for name in list(self._open):
             writer = self._open.pop(name)
-            try:
+            with contextlib.suppress(OSError):
                 writer.__exit__(type(error) if error is not None else OSError, error, None)
-            except OSError:
-                pass
 
 
 def check_output_dir(out_dir: Path) -> None:

@@ -18,9 +18,9 @@ from eval.posetrack.types import Sequence
 from eval.posetrack.write import write_posetrack17, write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.config import AssociationOptions, load_track_config
-from tracker.errors import TrackerError
 from tracker.core.association import Associator
 from tracker.core.flow_stage import FlowStage
+from tracker.errors import TrackerError
 from tracker.outputs.writers import check_output_dir
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def associate_sequence(sequence: Sequence, options: AssociationOptions, flow_est
     frames = []
     for index, frame in enumerate(sequence.frames):
         motion = (flow_stage.motion(index, _image(frames_dir, frame.file_name), needed=associator.live_tracks() > 0)
-                  if moving else None)
+                  if moving and frames_dir is not None else None)
         ids = associator.assign(person_poses(frame), motion)
         persons = [dataclasses.replace(person, track_id=int(track_id))
                    for person, track_id in zip(frame.persons, ids.tolist())]
@@ -98,7 +98,7 @@ def associate_files(poses: str, output: str, *, frames: str | None = None, flow_
     writer = write_posetrack17 if layout == "posetrack17" else write_posetrack18
     for sequence in sequences.values():
         tracked = associate_sequence(sequence, config.association, estimator, frames_dir)
-        target = out / Path(sequence.source).name if source.is_dir() else out
+        target = out / Path(sequence.source or f"{sequence.name}.json").name if source.is_dir() else out
         writer(tracked, target)
         log.info("%s: %d frames written to %s", sequence.name, len(tracked.frames), target)
     return 0
