@@ -101,6 +101,16 @@ def test_resume_refuses_other_settings_and_skips_finished_videos(clip, tmp_path,
     assert (out / "walk.json").read_bytes() == finished
 
 
+def test_resume_never_takes_partial_outputs_without_a_state_for_finished(clip, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    assert run(clip, out, monkeypatch, 21) == 1
+    (out / ".walk.resume.json").unlink()  # as a version without a state for --smooth left it
+    assert run(clip, out, monkeypatch, None, "--resume") == 1
+    sentence = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "walk.json holds 21 of its 60 frames; walk.mp4 holds 21 of its 60 frames, and no resume state" in sentence
+    assert "run again without --resume" in sentence
+
+
 class FadingWalkers(Walkers):
     """The walkers until frame 30, then nobody (no pose gives a propagated box, so frames 30+ have no person); at
     frame `stop_at` a

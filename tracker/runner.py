@@ -22,6 +22,7 @@ from tqdm import tqdm
 import detection
 import flow
 from common.errors import UserError
+from common.jsonio import read_json
 from common.runtime import Runtime, resolve_device
 from common.signals import deferred_signals
 from detection.protocol import BoxSource, VideoBoxSource
@@ -213,6 +214,7 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     if resume and resumable and not state_path(out_dir, name).exists() and any(
             output_path(out_dir, name, kind).exists() for kind in SUFFIXES):
         source.close()
+        check_complete(out_dir, name, len(source.indices))
         return VideoSummary(source.path.name, 0, 0, 0, 0.0, {}, False, skipped=True)
     sequence = video if isinstance(video, SplitSequence) else None
     timer = StageTimer()
@@ -249,6 +251,25 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
         raise TrackerError(f"{source.path.name}: could not write {lost_outputs(outputs)}; the other outputs in "
                            f"{out_dir} are complete, and --resume writes the rest once there is room.")
     return summary
+
+
+def check_complete(out_dir: Path, name: str, frames: int) -> None:
+    """Refuse to take outputs without a resume state beside them for finished when the JSON or the video holds
+    fewer than the `frames` the run tracks (an interrupted run whose state was removed, or a version without one)."""
+    found = {}
+    if output_path(out_dir, name, "json").is_file():
+        data = read_json(output_path(out_dir, name, "json"), "PoseTrack file", error=TrackerError)
+        entries = data.get("images", data.get("annolist")) if isinstance(data, dict) else None
+        found["json"] = len(entries) if isinstance(entries, list) else -1
+    if output_path(out_dir, name, "video").is_file():
+        reader = cv2.VideoCapture(str(output_path(out_dir, name, "video")))
+        found["video"] = int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) if reader.isOpened() else -1
+        reader.release()
+    partial = [f"{output_path(out_dir, name, kind).name} holds {count} of its {frames} frames"
+               for kind, count in found.items() if count != frames]
+    if partial:
+        raise TrackerError(f"{'; '.join(partial)}, and no resume state is beside it ({state_path(out_dir, name).name}),"
+                           " so the run cannot be continued; run again without --resume.")
 
 
 def finish_state(out_dir: Path, name: str, config: TrackConfig, done: Progress, outputs: VideoOutputs,
