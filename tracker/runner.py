@@ -30,7 +30,6 @@ from flow.protocol import FlowEstimator
 from pose.config import load_model_config
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
-from pose.weights_registry import preferred_weights
 from tracker import resume as resume_state
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.core.pipeline import Pipeline
@@ -41,11 +40,10 @@ from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
 from tracker.outputs.render import RenderOptions
 from tracker.outputs.writers import VideoOutputs, check_output_dir
 from tracker.posetrack.split import SplitSequence
+from tracker.preflight import check_weights, pose_weights, warn_if_busy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
-WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 
 
 def thread_count(requested: int, device: str) -> int:
@@ -58,8 +56,11 @@ def thread_count(requested: int, device: str) -> int:
 
 def configure_threads(requested: int, device: str) -> int:
     """Set torch's intra-op and OpenCV's thread counts to `thread_count` (their only setting is global: torch's
-    own operations and OpenCV's flow read it); returns it. The networks get the count passed (`build_models`)."""
+    own operations and OpenCV's flow read it); returns it. The networks get the count passed (`build_models`).
+    When other processes keep the cores of the automatic choice busy, one log line suggests fewer."""
     threads = thread_count(requested, device)
+    if not requested and device == "cpu":
+        warn_if_busy(threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     return threads
@@ -69,14 +70,6 @@ def my_share(inputs: list[T]) -> list[T]:
     """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     return inputs[rank::world]
-
-
-def default_weights(pose_config: str) -> str:
-    """The registry name of the preferred weights for a model config in configs/."""
-    name = preferred_weights(pose_config, WEIGHT_TAGS)
-    if name is not None:
-        return name
-    raise TrackerError(f"no known weights fit the model config {pose_config}; pass --pose-weights PATH.")
 
 
 @dataclass
@@ -92,12 +85,12 @@ def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names.
 
     Files the user gave are read first (detections, the model config), so a bad one is reported
-    before weights are looked up or downloaded.
+    before weights are looked up; then every weights file is found or fetched before any model loads.
     """
     detections = detection.from_file(config.detection.detections) if config.detection.detections else None
-    pose_config = resolve_config_path(config.pose.config)
-    model_config = load_model_config(pose_config)
-    weights = config.pose.weights or default_weights(pose_config)
+    model_config = load_model_config(resolve_config_path(config.pose.config))
+    check_weights(config)
+    weights = pose_weights(config)
     runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
                               thread_count(config.runtime.threads, device), error=TrackerError)
     estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
@@ -223,6 +216,8 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     keypoint_set = models.estimator.keypoint_set
     point = resume_state.load(out_dir, name, config, keypoint_set.num_joints) if resume and resumable else None
     done = Progress(state=point)
+    if point is None:
+        log_replaced(out_dir, name, config)
     start = time.perf_counter()
     outputs = VideoOutputs(out_dir, source.path, source.info, keypoint_set, config.output,
                            keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
@@ -272,6 +267,14 @@ def check_complete(out_dir: Path, name: str, frames: int) -> None:
                            " so the run cannot be continued; run again without --resume.")
 
 
+def log_replaced(out_dir: Path, name: str, config: TrackConfig) -> None:
+    """Say which outputs of an earlier run in `out_dir` this run replaces (`--resume` would continue them)."""
+    earlier = [path.name for kind in SUFFIXES
+               if getattr(config.output, kind) and (path := output_path(out_dir, name, kind)).exists()]
+    if earlier:
+        log.info("%s: replacing the earlier outputs %s in %s", name, ", ".join(earlier), out_dir)
+
+
 def finish_state(out_dir: Path, name: str, config: TrackConfig, done: Progress, outputs: VideoOutputs,
                  resumable: bool) -> None:
     """Save the resume state of a video stopped early, or whose outputs were not all written; remove it when the
@@ -312,12 +315,12 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike,
-                 overrides: list[Mapping[str, Mapping[str, Any]]], *,
-                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
-                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike,
+              overrides: list[Mapping[str, Mapping[str, Any]]], *,
+              config_file: str | None = None, preset: str | None = None, progress: bool = False,
+              quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> list[VideoSummary]:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
-    split) into `output`; returns the exit status. Thread counts are restored after."""
+    split) into `output`; returns each video's summary (printed unless `quiet`). Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device, TrackerError))
     if videos and isinstance(videos[0], SplitSequence):
@@ -330,17 +333,29 @@ def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathL
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
     configure_threads(config.runtime.threads, device)
+    summaries = []
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress, render=render, resume=resume)
+            summaries.append(track_video(video, models, config, out_dir, progress=progress, render=render,
+                                         resume=resume))
             if not quiet:
-                print(summary.line())
+                print(summaries[-1].line())
     finally:
         torch.set_num_threads(previous[0])
         cv2.setNumThreads(previous[1])
+    return summaries
+
+
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike,
+                 overrides: list[Mapping[str, Mapping[str, Any]]], *,
+                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
+                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+    """`track_all` for the command line: ends with the folder the results are in; returns the exit status."""
+    track_all(videos, output, overrides, config_file=config_file, preset=preset, progress=progress, quiet=quiet,
+              render=render, resume=resume)
     if not quiet:
-        print(f"results saved in {out_dir.resolve()}")
+        print(f"results saved in {Path(output).resolve()}")
     return 0
 
 
