@@ -43,12 +43,13 @@ class PoseOptions:
 
 @dataclass(frozen=True)
 class DetectionOptions:
-    """Person boxes: detector name (or a precomputed file), how often it runs, the score floor."""
+    """Person boxes: detector name (or a precomputed file), how often it runs, the score floor, the most kept."""
 
     detector: str
     detections: str | None
     detect_every: int = field(metadata=within(1, note=" (--detect-every)"))
     min_box_score: float = field(metadata=within(0, 1, note=" (--box-thr)"))
+    max_boxes: int = field(metadata=within(1))
 
 
 @dataclass(frozen=True)

@@ -185,8 +185,9 @@ def run(args: argparse.Namespace) -> int:
                           resume=resume, each_image=args.images_independent)
     if args.analyze:
         from tracker.analysis.folder import analyze_run_outputs
+        from tracker.io.naming import output_names
 
-        analyze_run_outputs(args.videos, args.output, args.images_independent)
+        analyze_run_outputs(output_names(args.videos, args.images_independent), args.output)
     return status
 
 

@@ -144,15 +144,13 @@ def _warn_untracked(json_path: Path, sequence) -> None:
                     json_path.name, untracked, len(persons), f" (first: {reasons[0]})" if reasons else "")
 
 
-def analyze_run_outputs(videos: list[str], output: str | Path, each_image: bool = False) -> None:
-    """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`
-    (the inputs expanded as tracker.run did)."""
-    from tracker.io.video import expand_inputs
-    from tracker.outputs.writers import output_name
+def analyze_run_outputs(names: list[str], output: str | Path) -> None:
+    """`tracker.run --analyze`: the default analysis of each of this rank's outputs (`names`, as
+    `tracker.io.naming.output_names` gives them) from NAME.json in `output`."""
     from tracker.runner import my_share
 
-    for video in my_share(expand_inputs(videos, each_image)):
-        json_path = Path(output) / f"{output_name(Path(video))}.json"
+    for name in my_share(names):
+        json_path = Path(output) / f"{name}.json"
         if not json_path.is_file():
             raise TrackerError(f"--analyze needs {json_path.name}, which this run did not write; "
                                "keep the JSON output on.")

@@ -9,6 +9,7 @@ import numpy as np
 from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 from tracker.io.video import VideoInfo, is_image
 from tracker.io.video_writer import DEFAULT_CRF, ImageWriter, VideoWriter, count_frames, last_frame
 from tracker.outputs.render import Renderer, RenderOptions
@@ -26,7 +27,11 @@ class VideoOutput:
 
     `resume`: continue the MP4 an interrupted run left under `path`: its frames are kept as they are
     (copied, not encoded again) and the new ones follow. Trails (`--trail`) start anew at that point.
+    The encoder keeps frames it has not written yet, so a frame cannot be taken back (`rolls_back`).
     """
+
+    unit = "frames"
+    rolls_back = False
 
     def __init__(self, path: Path, info: VideoInfo, keypoint_set: KeypointSet, keypoint_threshold: float,
                  timer: StageTimer, render: RenderOptions | None = None, *, crf: int = DEFAULT_CRF,
@@ -41,6 +46,7 @@ class VideoOutput:
         self._stack = contextlib.ExitStack()
         self._writer: VideoWriter | ImageWriter | None = None
         self._last_canvas: np.ndarray | None = None
+        self._earlier = 0  # frames of the video continued (a resumed run)
         self._renderer = Renderer(keypoint_set, keypoint_threshold, render or RenderOptions())
 
     def __enter__(self) -> VideoOutput:
@@ -54,7 +60,22 @@ class VideoOutput:
 
     def add_written(self, path: Path) -> int:
         """The frames of the video an interrupted earlier run wrote, which this one continues (0 when there is none)."""
-        return count_frames(path) if self._continues() is not None else 0
+        self._earlier = count_frames(path) if self._continues() is not None else 0
+        return self._earlier
+
+    def held(self) -> int:
+        """Frames the video holds so far: those continued and those written."""
+        return self._earlier + self._opened().frames
+
+    def room_needed(self) -> int:
+        """Bytes finishing takes on disk beyond the frames written: the MP4's small index, and the continued video's
+        size (joining copies it into the new file)."""
+        earlier = self._continues()
+        return earlier.stat().st_size if earlier is not None and earlier.is_file() else 0
+
+    def drop_last(self) -> None:
+        """Not possible (`rolls_back` is False): the encoder has taken the frame."""
+        raise TrackerError(f"{self.path.name} cannot take back a frame it encoded")
 
     def add(self, result: FrameResult) -> None:
         """Draw and append one frame."""
@@ -84,5 +105,5 @@ class VideoOutput:
         """The earlier video this one continues (a resumed run), else None."""
         return self._opened().continues
 
-    def __exit__(self, kind, error, trace) -> bool:
-        return bool(self._stack.__exit__(kind, error, trace))
+    def __exit__(self, kind, error, trace) -> bool | None:
+        return self._stack.__exit__(kind, error, trace)
