@@ -12,13 +12,14 @@ import pytest
 from stub_tracking import StubEstimator  # tests/stub_tracking.py
 
 import flow
+from detection.protocol import ImageBoxSource
 from tracker import runner
 from tracker.analyze import main as analyze_main
 from tracker.run import main
 from tracker.runner import Models
 
 
-class _Boxes:
+class _Boxes(ImageBoxSource):
     """Two people in every image, scoring `score`."""
 
     def __init__(self, score: float = 0.9):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import flow
+from detection.protocol import ImageBoxSource
 from pose.skeleton import COCO
 from tracker import runner
 from tracker.errors import TrackerError
@@ -130,7 +131,7 @@ class _OnePerson:
         return np.full((len(boxes), COCO.num_joints, 3), 0.5, np.float32)
 
 
-class _WholeFrame:
+class _WholeFrame(ImageBoxSource):
     def boxes(self, frame, image):
         return np.array([[0, 0, 1, 1, 0.9]], np.float32)
 
