@@ -241,9 +241,9 @@ def test_a_full_disk_keeps_the_frames_done_and_resume_continues_once_there_is_ro
 @pytest.mark.parametrize("size", ["300k", "600k"])  # the outputs take 690 KB (the H.264 video 255 KB)
 def test_a_full_tmpfs_keeps_the_frames_done_and_resume_continues_once_it_grows(clip, tmp_path, monkeypatch, capsys,
                                                                                 size):
-    """The same on a real filesystem of 300 or 600 KB, grown to 64 MB (a remount) before --resume. Whether the disk fills
-    while frames are written or while the outputs are finished, what is kept is whole, and --resume ends with
-    what an uninterrupted run gives."""
+    """The same on a real filesystem of 300 or 600 KB, grown to 64 MB (a remount) before --resume. Whether the
+    disk fills while frames are written or while the outputs are finished, what is kept is whole, and --resume
+    ends with what an uninterrupted run gives."""
     whole = tmp_path / "whole"
     assert run(clip, whole, monkeypatch, None) == 0
     out = tmp_path / "small"
