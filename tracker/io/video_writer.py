@@ -132,13 +132,17 @@ def _open_encoder(path: Path, fps: float, size: tuple[int, int], crf: int) -> _E
 
 
 def count_frames(path: Path) -> int:
-    """Frames in an MP4, counted from its packets (nothing is decoded) where PyAV is installed."""
+    """Frames in an MP4, counted from its packets (nothing is decoded) where PyAV is installed; 0 for a file that
+    is missing, damaged or holds no video."""
     if pyav_h264():
         import av
 
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            return sum(1 for packet in container.demux(stream) if packet.size)
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                return sum(1 for packet in container.demux(stream) if packet.size)
+        except (av.FFmpegError, OSError, IndexError):
+            return 0
     capture = cv2.VideoCapture(str(path))
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     capture.release()

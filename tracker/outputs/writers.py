@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import cv2
-
 from common.signals import deferred_signals
 from pose.skeleton import KeypointSet
 from tracker.config import OutputOptions
@@ -29,6 +27,7 @@ from tracker.core.timing import StageTimer
 from tracker.errors import TrackerError
 from tracker.io.naming import SUFFIXES, output_name, output_path, part_paths
 from tracker.io.video import VideoInfo
+from tracker.io.video_writer import count_frames
 from tracker.outputs.csv_file import CsvOutput
 from tracker.outputs.posetrack_file import PoseTrackOutput
 from tracker.outputs.render import RenderOptions
@@ -245,11 +244,9 @@ class VideoOutputs:
 
     def _check_finished(self, kind: str, writer: FrameWriter) -> None:
         """A finished video must hold its frames: OpenCV's encoder does not report a disk that filled up."""
-        if kind != "video":
+        if kind != "video" or writer.path.suffix != ".mp4":  # an image input's drawing is one image
             return
-        reader = cv2.VideoCapture(str(writer.path))
-        frames = int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) if reader.isOpened() else 0
-        reader.release()
+        frames = count_frames(writer.path)
         if frames != writer.held():
             writer.path.unlink(missing_ok=True)
             self.lost[kind] = f"the file holds {frames} of its {writer.held()} frames (a full disk?)"
