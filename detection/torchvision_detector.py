@@ -82,7 +82,8 @@ class TorchvisionDetector:
         if self.runtime.engine == "openvino":
             from detection.openvino_detector import compile_for_openvino
 
-            compile_for_openvino(self.model, precision=self.runtime.precision, threads=self.runtime.threads)
+            self.model = compile_for_openvino(self.model, precision=self.runtime.precision,
+                                              threads=self.runtime.threads)
         if self.device.type == "cpu" and hasattr(self.model, "roi_heads"):
             roi_heads = self.model.get_submodule("roi_heads")
             roi_heads.box_roi_pool = ThreadedRoIPool(roi_heads.get_submodule("box_roi_pool"), self.runtime.threads)
