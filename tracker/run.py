@@ -25,6 +25,7 @@ import flow
 from common.cli import run_cli
 from common.config import parse_overrides
 from common.runtime import ENGINES, PRECISIONS
+from eval.posetrack.write import LAYOUTS
 from tracker.config import PRESETS
 from tracker.errors import TrackerError
 
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="set any key of the tracking config (configs/track_posetrack.yaml), e.g. "
                              "--set association.oks_threshold=0.4; values are YAML; may repeat")
-    parser.add_argument("--format", choices=("posetrack18", "posetrack17"), help="JSON layout")
+    parser.add_argument("--format", choices=LAYOUTS, help="JSON layout")
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     parser.add_argument("--no-csv", action="store_true", help="do not write the CSV")
@@ -123,7 +124,7 @@ def overrides_from(args: argparse.Namespace) -> list[Mapping]:
         ("detection", "detector"): args.detector, ("detection", "detections"): args.detections,
         ("detection", "detect_every"): args.detect_every, ("flow", "name"): args.flow,
         ("association", "max_age"): args.max_age, ("output", "kpt_thr"): args.kpt_thr,
-        ("detection", "min_box_score"): args.box_thr, ("flow", "box_nms_iou"): args.nms_thr,
+        ("detection", "min_box_score"): args.box_thr, ("detection", "box_nms_iou"): args.nms_thr,
         ("output", "format"): args.format, ("output", "smoothing"): True if args.smooth else None,
         ("output", "video"): False if args.no_video else None, ("output", "csv"): False if args.no_csv else None,
         ("runtime", "device"): args.device, ("runtime", "start"): args.start, ("runtime", "end"): args.end,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import cv2
 import torch
@@ -23,8 +23,9 @@ import flow
 from common.errors import UserError
 from common.runtime import Runtime, resolve_device
 from common.signals import deferred_signals
+from detection.lookahead import LookAhead
 from detection.precomputed import PrecomputedDetections
-from detection.protocol import BoxSource
+from detection.protocol import BoxSource, FrameKey
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
 from pose.estimator import PoseEstimator
@@ -39,6 +40,9 @@ from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
 from tracker.outputs.render import RenderOptions
 from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
 from tracker.posetrack.split import SplitSequence
+
+if TYPE_CHECKING:
+    from detection.torchvision_detector import TorchvisionDetector
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,9 +100,17 @@ def build_models(config: TrackConfig, device: str) -> Models:
                               torch.get_num_threads(), error=TrackerError)  # the count configure_threads chose
     estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
                                           batch_size=config.pose.batch_size, runtime=runtime)
-    boxes: BoxSource = detections if detections is not None else detection.create(
-        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime)
+    boxes: BoxSource = detections if detections is not None else looking_ahead(detection.create(
+        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime), config)
     return Models(estimator, boxes, flow.create(config.flow.name, runtime=runtime))
+
+
+def looking_ahead(detector: TorchvisionDetector, config: TrackConfig) -> BoxSource:
+    """The detector, batching the frames due next (`detection.lookahead`) where it runs batches (on CUDA)."""
+    if detector.batch_size == 1:
+        return detector  # a BoxSource itself
+    every = config.detection.detect_every
+    return LookAhead(detector, every, window=every * (detector.batch_size - 1))
 
 
 @dataclass
@@ -218,7 +230,10 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
                           timer=timer, render=render, resume_frames=earlier, sequence=sequence) as outputs:
             bar = tqdm(total=None if source.streaming else len(source.indices), initial=earlier,  # a stream: frames/s
                        desc=source.path.name, unit="frame", disable=not progress)
-            process_frames(source.frames_from(earlier), pipeline, outputs, done, bar)
+            frames = source.frames_from(earlier)
+            if isinstance(boxes, LookAhead):  # the detector sees the frames due next
+                frames = boxes.watch(frames, lambda frame: (FrameKey(frame.index, frame.name), frame.image))
+            process_frames(frames, pipeline, outputs, done, bar)
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
             with deferred_signals():

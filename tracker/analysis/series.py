@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eval.posetrack.types import Person, Sequence, present_mask
+from pose.boxes import joint_extents
 from pose.skeleton import POSETRACK18
 
 
@@ -67,15 +68,10 @@ def person_pose(person: Person, min_score: float = 0.0) -> np.ndarray:
 
     The score is the file's per-joint score where it has one, else the visibility flag (1 = present).
     """
-    keypoints = np.asarray(person.keypoints, np.float64)
-    scores = keypoints[:, 2] if person.scores is None or len(person.scores) == 0 else np.asarray(person.scores)
-    pose = np.column_stack([keypoints[:, :2], scores]).astype(np.float64)
-    pose[~present_mask(keypoints) | (scores <= min_score)] = np.nan
+    pose = person.pose()
+    pose[~present_mask(np.asarray(person.keypoints)) | (pose[:, 2] <= min_score)] = np.nan
     return pose
 
 
 def _joint_box(pose: np.ndarray) -> np.ndarray:
-    seen = pose[~np.isnan(pose[:, 0]), :2]
-    if not len(seen):
-        return np.full(4, np.nan)
-    return np.concatenate([seen.min(axis=0), seen.max(axis=0)])
+    return joint_extents(pose[None, :, :2], ~np.isnan(pose[None, :, 0]))[0]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.protocol import BoxSource, FrameKey
-from flow.propagate import MIN_BOX_SIDE, bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from flow.protocol import FlowEstimator
+from pose.boxes import MIN_BOX_SIDE, bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
@@ -93,7 +93,7 @@ class Pipeline:
         self._image_index = frame.index
         propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
-            boxes, _ = merge_boxes(detected, propagated, self.config.flow.box_nms_iou)
+            boxes, _ = merge_boxes(detected, propagated, self.config.detection.box_nms_iou)
         with self.timer("pose"):
             poses = self.estimator.estimate(image, boxes) if len(boxes) else self._previous_poses[:0]
         with self.timer("filter"):
