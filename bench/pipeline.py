@@ -98,9 +98,9 @@ LOOK_AHEAD = "look_ahead_fast"
 
 def look_ahead_worker(reps: int = 3, batch: int = 4, loops: int = 8) -> dict:
     """The `fast` preset with its real detector (random weights, so its boxes are few and the detector's
-    time shows) on the clip looped `loops` times: detecting frame by frame (the CPU default) and looking
-    ahead in batches of `batch` (`detection.lookahead`), `reps` runs each in turns after one untimed run
-    each; frames/s of every run and the ratio of the medians."""
+    time shows) on the clip looped `loops` times: detecting frame by frame (as before the look-ahead) and
+    looking ahead in batches of `batch` (`detection.lookahead`, the default), `reps` runs each in turns
+    after one untimed run each; frames/s of every run and the ratio of the medians."""
     import statistics
 
     import torch
@@ -121,7 +121,7 @@ def look_ahead_worker(reps: int = 3, batch: int = 4, loops: int = 8) -> dict:
                                           runtime=runtime)
     every = config.detection.detect_every
     torch.manual_seed(1)
-    per_frame = detection.create(config.detection.detector, weights=None, runtime=runtime)
+    per_frame = detection.create(config.detection.detector, weights=None, runtime=runtime, batch_size=1)
     torch.manual_seed(1)  # the same random weights
     batched = detection.create(config.detection.detector, weights=None, runtime=runtime, batch_size=batch)
     sources = {"per_frame": per_frame, f"look_ahead_batch{batch}": LookAhead(batched, every, every * (batch - 1))}

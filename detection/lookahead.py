@@ -8,8 +8,9 @@ tracker asks for them) up to the detector's batch size, and hands their boxes ou
 for. Each frame's boxes are the detector's for that image, as if it ran alone (the batch pads images of
 one size to that size); a frame asked for that was not foreseen is detected on its own.
 
-Batching is the throughput lever on a GPU; on a CPU, where a batch is no faster per image, the tracker
-keeps a batch of one and never wraps its detector.
+Batching is the throughput lever on a GPU. It pays on a CPU too: `bench.pipeline`'s look_ahead_fast run
+(the fast preset, MobileNet on OpenVINO, 2-core AMD EPYC under load) gave 1.28 times the frames/s of
+detecting frame by frame with batches of 4.
 """
 from __future__ import annotations
 

@@ -50,8 +50,8 @@ class TorchvisionDetector:
     (`$TORCH_HOME/hub/checkpoints`) with its hash checked, or None for random weights (benchmarks
     and tests). `min_size`/`max_size` override torchvision's input resizing (default: shorter side
     800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels. `batch_size`:
-    frames per forward pass of `detect`; None picks where batching pays: 4 on CUDA, 1 on a CPU (where a
-    batch runs no faster per frame, and OpenVINO would compile each new batch size once more).
+    frames per forward pass of `detect`, and how many frames the tracker detects together
+    (`detection.lookahead`).
 
     `runtime` (`common.runtime.Runtime`): engine "torch" or "openvino" (backbone, FPN, dense head and
     box head compiled for the CPU, `detection.openvino_detector`), precision "fp32", "bf16" or "fp16"
@@ -62,10 +62,10 @@ class TorchvisionDetector:
 
     def __init__(self, builder: Callable[..., nn.Module], weights_enum: type[WeightsEnum], *,
                  weights: str | None = "DEFAULT", score_threshold: float = 0.5, min_box_size: float = 8.0,
-                 batch_size: int | None = None, min_size: int | None = None, max_size: int | None = None,
+                 batch_size: int = 4, min_size: int | None = None, max_size: int | None = None,
                  runtime: Runtime | None = None, device: str | torch.device = "cpu", engine: str = "torch",
                  precision: str = "auto", threads: int = 0) -> None:
-        if batch_size is not None and batch_size < 1:
+        if batch_size < 1:
             raise DetectionError(f"batch_size must be at least 1, not {batch_size}.")
         sizes = {key: value for key, value in (("min_size", min_size), ("max_size", max_size))
                  if value is not None}
@@ -91,7 +91,7 @@ class TorchvisionDetector:
             roi_heads.box_roi_pool = ThreadedRoIPool(roi_heads.get_submodule("box_roi_pool"), self.runtime.threads)
         self.score_threshold = float(score_threshold)
         self.min_box_size = float(min_box_size)
-        self.batch_size = int(batch_size) if batch_size is not None else (4 if self.device.type == "cuda" else 1)
+        self.batch_size = int(batch_size)
 
     def boxes(self, frame: FrameKey, image: np.ndarray) -> np.ndarray:
         """The `BoxSource` call: person boxes (N,5) of one RGB frame (the key is not needed)."""

@@ -10,9 +10,13 @@ import pytest
 import torch
 
 import detection
+import flow
 from detection import torchvision_detector
 from detection.lookahead import LookAhead
 from detection.protocol import FrameKey
+from pose.skeleton import COCO
+from tracker.config import load_track_config
+from tracker.runner import Models, looking_ahead, track_video
 
 
 class RecordingDetector:
@@ -100,3 +104,44 @@ def test_a_real_detector_gives_each_frame_its_own_boxes_in_a_batch(monkeypatch):
         close = (np.abs(alone[index][:, None, :4] - boxes[None, :, :4]).max(axis=2) <= 0.05) & \
             (np.abs(alone[index][:, None, 4] - boxes[None, :, 4]) <= 1e-4)
         assert close.any(axis=1).mean() >= 0.95
+
+
+class BrightnessDetector:
+    """One box a frame, placed by the frame's mean brightness: a detector whose boxes depend on the image."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size, self.batches = batch_size, []
+
+    def detect(self, frames):
+        self.batches.append(len(frames))
+        return [np.array([[m, m / 2, m + 300, m / 2 + 400, 0.9]], np.float32) for m in (f.mean() for f in frames)]
+
+    def boxes(self, frame, image):
+        return self.detect([image])[0]
+
+
+class PosesInBoxes:
+    """Poses laid along each box's diagonal, score 0.9: stands in for HRNet."""
+
+    keypoint_set = COCO
+
+    def estimate(self, image, boxes):
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 5)
+        steps = np.linspace(0.0, 1.0, COCO.num_joints)[None]
+        x = boxes[:, :1] + (boxes[:, 2:3] - boxes[:, :1]) * steps
+        y = boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * steps
+        return np.stack([x, y, np.full_like(x, 0.9)], axis=2).astype(np.float32)
+
+
+def test_tracking_with_the_look_ahead_writes_what_per_frame_detection_writes(reference_dir, tmp_path):
+    clip = reference_dir / "posetrack/data/videos/000001_mpiinew_test/000001_mpiinew_test.mp4"
+    config = load_track_config(overrides={"detection": {"detect_every": 2}, "output": {"video": False}})
+    outputs = {}
+    for name, detector in (("per_frame", BrightnessDetector(1)), ("look_ahead", BrightnessDetector(2))):
+        boxes = looking_ahead(detector, config)
+        (tmp_path / name).mkdir()
+        track_video(str(clip), Models(PosesInBoxes(), boxes, flow.create("none")), config, tmp_path / name)
+        outputs[name] = [(tmp_path / name / f"000001_mpiinew_test.{suffix}").read_bytes() for suffix in ("json", "csv")]
+        outputs[name + "_batches"] = detector.batches
+    assert outputs["look_ahead"] == outputs["per_frame"]
+    assert outputs["per_frame_batches"] == [1, 1, 1] and outputs["look_ahead_batches"] == [2, 1]  # frames 0+2, 4

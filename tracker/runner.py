@@ -106,7 +106,7 @@ def build_models(config: TrackConfig, device: str) -> Models:
 
 
 def looking_ahead(detector: TorchvisionDetector, config: TrackConfig) -> BoxSource:
-    """The detector, batching the frames due next (`detection.lookahead`) where it runs batches (on CUDA)."""
+    """The detector, batching the frames due next (`detection.lookahead`) unless its batch size is 1."""
     if detector.batch_size == 1:
         return detector  # a BoxSource itself
     every = config.detection.detect_every
