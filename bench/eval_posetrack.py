@@ -1,6 +1,8 @@
-"""Benchmark of the PoseTrack evaluator: seconds to read and score (AP and MOT) the public reference
-cases, and a large set built by repeating them to about 50 sequences and 5,000 labelled frames; and
-the cost of the joint-score threshold sweep (0.1:0.9:0.05, 17 thresholds) against one evaluation.
+"""Benchmark of the PoseTrack evaluators: seconds to read and score (AP and MOT) the public reference
+cases, and a large set built by repeating them to about 50 sequences and 5,000 labelled frames; the
+cost of the joint-score threshold sweep (0.1:0.9:0.05, 17 thresholds) against one evaluation; and
+PoseTrack21 keypoint HOTA of 51 sequences of 40 frames made from the PoseTrack21 reference cases, the
+size the official kit was timed on (89-105 s, 45-55 ms per labelled frame, README §8 there).
 
 Run from the repo root: ``python -m bench.eval_posetrack [--reference DIR]``; prints one JSON line.
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from bench.machine import emit
 from eval.posetrack.evaluate import evaluate, evaluate_folders, sweep
+from eval.posetrack.evaluate21 import evaluate21_folders, sweep21
 from eval.posetrack.read import read_folder
 from eval.posetrack.sweep import parse_thresholds
 from eval.posetrack.types import Sequence
@@ -23,18 +26,19 @@ from pose.posetrack_ids import image_id as posetrack_image_id
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "posetrack"
 TRACKING_CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format")
 SWEEP = "0.1:0.9:0.05"
+# The PoseTrack21 kit's timing set: 51 sequences of 40 frames with p4's mix of predictions.
+HOTA_CASE, HOTA_SEQUENCES, HOTA_FRAMES = "p4_missed_and_false", 51, 40
+KIT_MS_PER_LABELLED_FRAME = 45.0  # the fastest the kit was measured at on this machine
 
 
-def _repeated(sequence: Sequence, name: str, copies: int) -> Sequence:
-    """The sequence's frames `copies` times over, renamed as one longer video called `name`."""
+def _repeated(sequence: Sequence, name: str, length: int) -> Sequence:
+    """The sequence's frames repeated to `length` frames, renamed as one longer video called `name`."""
     frames = []
-    for _ in range(copies):
-        for frame in sequence.frames:
-            number = len(frames)
-            clone = copy.copy(frame)
-            clone.file_name = f"images/val/{name}/{number:06d}.jpg"
-            clone.image_id = posetrack_image_id(int(name[:6]), number)
-            frames.append(clone)
+    for number in range(length):
+        clone = copy.copy(sequence.frames[number % len(sequence.frames)])
+        clone.file_name = f"images/val/{name}/{number:06d}.jpg"
+        clone.image_id = posetrack_image_id(int(name[:6]), number)
+        frames.append(clone)
     return Sequence(name, frames)
 
 
@@ -52,9 +56,43 @@ def build_large_set(reference: Path, num_sequences: int = 50,
     for index in range(num_sequences):
         gt, pred = sources[index % len(sources)]
         name = f"{index:06d}_mpii_test"
-        gt_set[name] = _repeated(gt, name, copies)
-        pred_set[name] = _repeated(pred, name, copies)
+        gt_set[name] = _repeated(gt, name, copies * len(gt.frames))
+        pred_set[name] = _repeated(pred, name, copies * len(pred.frames))
     return gt_set, pred_set
+
+
+def hota_figures(reference: Path) -> dict:
+    """PoseTrack21 HOTA of the kit's timing size, read from files and scored, and its 17-threshold sweep."""
+    case = reference.parent / "posetrack21" / "public" / HOTA_CASE
+    gt, pred = read_folder(case / "gt"), read_folder(case / "pred")
+    names = list(gt)
+    figures: dict = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for role in ("gt", "pred"):
+            (Path(folder) / role).mkdir()
+        for index in range(HOTA_SEQUENCES):
+            name, source = f"{index:06d}_mpii_test", names[index % len(names)]
+            write_posetrack18(_repeated(gt[source], name, HOTA_FRAMES), Path(folder) / "gt" / f"{name}.json")
+            write_posetrack18(_repeated(pred[source], name, HOTA_FRAMES), Path(folder) / "pred" / f"{name}.json")
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = evaluate21_folders(Path(folder) / "gt", Path(folder) / "pred")
+        seconds, one_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        labelled = result.count["COMBINED"]["Frames"]
+        kit_seconds = KIT_MS_PER_LABELLED_FRAME * labelled / 1000
+        # CPU seconds of this process as well: on a busy machine they vary less than wall-clock seconds.
+        figures.update(hota_sequences=len(result.per_sequence), hota_labelled_frames=labelled,
+                       hota_gt_persons=result.count["COMBINED"]["GT_Dets"],
+                       hota_pred_persons=result.count["COMBINED"]["Dets"], hota_read_and_score_s=round(seconds, 3),
+                       hota_read_and_score_cpu_s=round(one_cpu, 3),
+                       hota_ms_per_labelled_frame=round(1000 * seconds / labelled, 3),
+                       hota_faster_than_kit=round(kit_seconds / seconds, 1),
+                       hota_faster_than_kit_cpu=round(kit_seconds / one_cpu, 1))
+        thresholds = parse_thresholds(SWEEP)
+        gt_set, pred_set = read_folder(Path(folder) / "gt"), read_folder(Path(folder) / "pred")
+        start_cpu = time.process_time()
+        sweep21(gt_set, pred_set, thresholds)
+        figures["hota_sweep_over_one_evaluation_cpu"] = round((time.process_time() - start_cpu) / one_cpu, 2)
+    return figures
 
 
 def main() -> None:
@@ -94,6 +132,7 @@ def main() -> None:
         start = time.perf_counter()
         evaluate_folders(Path(folder) / "gt", Path(folder) / "pred")
         figures["large_read_and_score_s"] = round(time.perf_counter() - start, 3)
+    figures.update(hota_figures(args.reference))
     emit(figures)
 
 

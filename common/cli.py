@@ -4,7 +4,8 @@ A command's `run(args)` returns its exit status. What the user sees on failure i
 a `UserError` prints `error: <sentence>` and exits 1; Ctrl-C prints `interrupted` with what the command
 says it kept and exits 130, SIGTERM the same as `terminated` with 143 (`common.signals`); a reader that closed the
 pipe (`| head`) ends the command quietly; a full disk on standard output is one sentence. `--debug`
-shows the traceback instead and turns on debug logging.
+shows the traceback instead and turns on debug logging. An option renamed for one name per concept keeps
+its old spelling for one release (`add_renamed`): marked in --help, and one log line when used.
 """
 from __future__ import annotations
 
@@ -18,6 +19,35 @@ from common.errors import UserError
 from common.signals import INTERRUPTED_STATUS, TERMINATED_STATUS, Terminated, stop_on_signals
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away exits with
+_DEPRECATED = "deprecated_spellings"  # the namespace attribute listing (old, new) spellings the user gave
+log = logging.getLogger(__name__)
+
+
+class _Renamed(argparse.Action):
+    """Stores the value as a plain option does; given by an old spelling, notes it for one log line."""
+
+    def __init__(self, option_strings: list[str], dest: str, old: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.old = old
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        if option_string in self.old:
+            note_deprecated(namespace, option_string, self.option_strings[0])
+
+
+def add_renamed(container: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, *old: str,
+                help: str, **kwargs) -> argparse.Action:
+    """Add option `name` that also answers to its `old` spellings for one release, marked so in --help."""
+    spellings = ", ".join(old)
+    return container.add_argument(name, *old, action=_Renamed, old=old,
+                                  help=f"{help}; {spellings}: the old spelling, deprecated", **kwargs)
+
+
+def note_deprecated(namespace: argparse.Namespace, old: str, new: str) -> None:
+    """Remember that the user spelled `new` the old way; `run_cli` logs it once logging is set up."""
+    spellings = getattr(namespace, _DEPRECATED, None) or []
+    setattr(namespace, _DEPRECATED, [*spellings, (old, new)])
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -62,6 +92,8 @@ def run_cli(run: Callable[[argparse.Namespace], int | None], args: argparse.Name
     """Call `run(args)` and turn what it raises into an exit status and at most one line on stderr."""
     debug = bool(getattr(args, "debug", False))
     configure_logging(debug=debug, quiet=bool(getattr(args, "quiet", False)))
+    for old, new in dict(getattr(args, _DEPRECATED, None) or []).items():
+        log.warning("%s is deprecated and goes in the next release; use %s.", old, new)
     try:
         with stop_on_signals():
             status = int(run(args) or 0)

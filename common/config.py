@@ -4,8 +4,9 @@ The tracking, model and training configurations are frozen dataclasses. A layer 
 the command line) replaces some of their keys; `merge` checks every key exists and every value has
 the field's type (an int is accepted for a float, a list for a tuple), recursing into nested
 dataclasses. A field's valid range lives beside it (`field(metadata=within(0, 1))`), and
-`check_ranges` checks them all in one place, NaN included. `parse_overrides` reads the one override
-syntax of every command, `section.key=value` with the value parsed as YAML.
+`check_ranges` checks them all in one place: NaN and infinities lie outside every range.
+`parse_overrides` reads the one override syntax of every command, `section.key=value` with the
+value parsed as YAML.
 """
 from __future__ import annotations
 
@@ -27,9 +28,12 @@ T = TypeVar("T", bound="DataclassInstance")
 
 
 def within(low: float | None = None, high: float | None = None, *, above: float | None = None,
-           choices: tuple | None = None, note: str = "") -> dict:
-    """Field metadata: the value lies in [low, high] (`above`: strictly greater), or is one of `choices`."""
-    return {"range": (low, high, above, choices, note)}
+           choices: tuple | None = None, note: str = "", flag: str | None = None) -> dict:
+    """Field metadata: the value lies in [low, high] (`above`: strictly greater), or is one of `choices`.
+
+    Errors name the key and `note` (" (--batch-size)"), or only `flag` for settings that are a command
+    line option and no config key (`--line-width`)."""
+    return {"range": (low, high, above, choices, note), "flag": flag}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -82,7 +86,8 @@ def merge(instance: T, layer: Mapping[str, Any], origin: str, error: type[UserEr
 
 
 def check_ranges(instance: Any, error: type[UserError], prefix: str = "") -> None:
-    """Raise `error` for the first field outside the range its metadata gives (NaN is outside every range)."""
+    """Raise `error` for the first field outside the range its metadata gives (NaN and infinities are outside
+    every range)."""
     for field in dataclasses.fields(instance):
         value = getattr(instance, field.name)
         where = f"{prefix}{field.name}"
@@ -92,15 +97,25 @@ def check_ranges(instance: Any, error: type[UserError], prefix: str = "") -> Non
         if "range" not in field.metadata or value is None:
             continue
         low, high, above, choices, note = field.metadata["range"]
+        if field.metadata.get("flag"):
+            where, note = field.metadata["flag"], ""
         if choices is not None:
             if value not in choices:
                 raise error(f"{where}{note} must be one of {', '.join(map(str, choices))}, not {value!r}.")
             continue
-        number = float(value)
-        inside = (not math.isnan(number) and (low is None or number >= low) and (high is None or number <= high)
+        number = _as_float(value)
+        inside = (math.isfinite(number) and (low is None or number >= low) and (high is None or number <= high)
                   and (above is None or number > above))
         if not inside:
             raise error(f"{where}{note} must be {_describe(low, high, above)}, not {value!r}.")
+
+
+def _as_float(value: float) -> float:
+    """The number as a float; an int too large for one (10**20 is fine, 10**400 is not) as an infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)
 
 
 def _describe(low: float | None, high: float | None, above: float | None) -> str:
@@ -122,6 +137,8 @@ def parse_overrides(items: Iterable[str], error: type[UserError]) -> dict:
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text
+        except RecursionError:
+            raise error(f"override {item[:40]!r}... is nested too deeply to read.") from None
         node = layer
         *sections, last = key.split(".")
         for part in sections:

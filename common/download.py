@@ -21,7 +21,7 @@ from tqdm import tqdm
 from common.errors import DownloadError
 from common.files import atomic_path
 
-__all__ = ["cache_dir", "weights_dir", "download"]
+__all__ = ["cache_dir", "download", "weights_dir"]
 
 LOG = logging.getLogger(__name__)
 
@@ -43,11 +43,12 @@ def weights_dir() -> Path:
 
 class TransferFailed(Exception):
     """A download went wrong (raised by `fetch`); `reason` is a clause (no capital, no full stop) for
-    the caller's own sentence."""
+    the caller's own sentence; `unreachable` says the server could not be reached at all."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, unreachable: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.unreachable = unreachable
 
 
 def _check_digest_spec(sha256: str | None) -> str | None:
@@ -72,7 +73,7 @@ def _transfer(url: str, target: Path, expected: str | None, progress: bool,
         raise TransferFailed(f"the server answered HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise TransferFailed(f"the server could not be reached ({reason})") from None
+        raise TransferFailed(f"the server could not be reached ({reason})", unreachable=True) from None
     digest = hashlib.sha256()
     received = 0
     with response:

@@ -1,8 +1,8 @@
 """The one reader of JSON and YAML files, and the atomic JSON writer.
 
-Every way a file can fail to read (absent, a folder, unreadable, not UTF-8 text, bad syntax) becomes
-one sentence naming the file, raised as the caller's own exception type, so each package keeps its
-error while the wording stays the same everywhere.
+Every way a file can fail to read (absent, a folder, unreadable, not UTF-8 text, bad syntax, nesting
+deeper than the parser's recursion) becomes one sentence naming the file, raised as the caller's own
+exception type, so each package keeps its error while the wording stays the same everywhere.
 """
 from __future__ import annotations
 
@@ -33,7 +33,14 @@ def _read_text(path: Path, name: str, kind: str, error: ErrorType) -> str:
 
 
 def _describe(path: str | os.PathLike, what: str | None) -> str:
-    return f"{what} file {path}" if what else str(path)
+    """"<what> file <path>" ("PoseTrack file" stays one "file")."""
+    if not what:
+        return str(path)
+    return f"{what} {path}" if what.endswith(" file") else f"{what} file {path}"
+
+
+def _too_deep(name: str) -> str:
+    return f"{name} is nested too deeply to read (brackets inside brackets beyond Python's limit)."
 
 
 def read_json(path: str | os.PathLike, what: str | None = None, *, error: ErrorType = UserError) -> Any:
@@ -46,6 +53,8 @@ def read_json(path: str | os.PathLike, what: str | None = None, *, error: ErrorT
     except json.JSONDecodeError as failure:
         raise error(f"{name} is not valid JSON: {failure.msg} at line {failure.lineno}, "
                     f"column {failure.colno}.") from None
+    except RecursionError:
+        raise error(_too_deep(name)) from None
 
 
 def read_yaml(path: str | os.PathLike, what: str | None = None, *, error: ErrorType = UserError) -> Any:
@@ -59,6 +68,8 @@ def read_yaml(path: str | os.PathLike, what: str | None = None, *, error: ErrorT
     except yaml.YAMLError as failure:
         first_line = str(failure).splitlines()[0] if str(failure) else type(failure).__name__
         raise error(f"{name} is not valid YAML ({first_line}).") from None
+    except RecursionError:
+        raise error(_too_deep(name)) from None
 
 
 def _nan_to_null(value: Any) -> Any:

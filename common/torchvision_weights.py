@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torchvision.models import WeightsEnum
 
+from common.weight_files import WeightFile
+
 log = logging.getLogger(__name__)
 
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]+)\.")
@@ -32,6 +34,17 @@ def expected_file_name(url: str) -> str:
 def checkpoint_dir() -> Path:
     """torchvision's weights folder: `torch.hub.get_dir()/checkpoints` (follows `$TORCH_HOME`)."""
     return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def torchvision_weight_file(weights: WeightsEnum, *, name: str, kind: str, alternative: str) -> WeightFile:
+    """The file of torchvision's `weights` (an enum member) in its cache, checked by the sha256 prefix its name
+    carries (torchvision publishes no full digest); the size is torchvision's own figure."""
+    file_name = expected_file_name(weights.url)
+    match = _HASH_IN_NAME.search(file_name)
+    return WeightFile(name=name, kind=kind, file_name=file_name, url=weights.url, folder=checkpoint_dir(),
+                      sha256=None, hash_prefix=match.group(1) if match else None,
+                      size_mb=weights.meta.get("_file_size"), size_note="(torchvision's figure)",
+                      alternative=alternative)
 
 
 def _sha256(path: Path) -> str:

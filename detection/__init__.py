@@ -13,9 +13,11 @@ from detection.precomputed import PrecomputedDetections, from_file
 from detection.protocol import BoxSource, FrameKey
 
 if TYPE_CHECKING:
+    from common.weight_files import WeightFile
     from detection.torchvision_detector import TorchvisionDetector
 
-__all__ = ["BoxSource", "DetectionError", "FrameKey", "NAMES", "PrecomputedDetections", "create", "from_file"]
+__all__ = ["NAMES", "BoxSource", "DetectionError", "FrameKey", "PrecomputedDetections", "create", "from_file",
+           "weight_file"]
 
 # detector name -> (torchvision builder, its weights enum), both in torchvision.models.detection
 _BACKENDS: dict[str, tuple[str, str]] = {
@@ -32,15 +34,32 @@ NAMES: tuple[str, ...] = tuple(_BACKENDS)
 """Detector names `create` accepts; the first is the default."""
 
 
-def create(name: str = NAMES[0], **options) -> TorchvisionDetector:
-    """The detector called `name` (one of NAMES), built with `options` (weights, device,
-    score_threshold, min_box_size, batch_size, min_size, max_size; see TorchvisionDetector)."""
+def _backend(name: str) -> tuple[str, str]:
+    """The torchvision builder and weights enum of the detector `name`; DetectionError for an unknown name."""
     if name not in _BACKENDS:
         raise DetectionError(f"unknown detector {name!r}; choose one of {', '.join(NAMES)}, or "
                              f"give a detections file.")
+    return _BACKENDS[name]
+
+
+def create(name: str = NAMES[0], **options) -> TorchvisionDetector:
+    """The detector called `name` (one of NAMES), built with `options` (weights, device,
+    score_threshold, min_box_size, batch_size, min_size, max_size; see TorchvisionDetector)."""
+    builder, weights_enum = _backend(name)
     from torchvision.models import detection as tv
 
     from detection.torchvision_detector import TorchvisionDetector
 
-    builder, weights_enum = _BACKENDS[name]
     return TorchvisionDetector(getattr(tv, builder), getattr(tv, weights_enum), **options)
+
+
+def weight_file(name: str, weights: str = "DEFAULT") -> WeightFile:
+    """The file `create(name, weights=weights)` loads from torchvision's cache (`$TORCH_HOME/hub/checkpoints`)."""
+    _, weights_enum = _backend(name)
+    from torchvision.models import detection as tv
+
+    from common.torchvision_weights import torchvision_weight_file
+
+    return torchvision_weight_file(getattr(tv, weights_enum)[weights], name=name, kind="detector",
+                                   alternative="pass --detector NAME of a detector whose file you have, or "
+                                               "--detections FILE (boxes found elsewhere)")

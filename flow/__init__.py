@@ -6,11 +6,16 @@ default, never loads torch.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from common.runtime import Runtime
 from flow.errors import FlowError
 from flow.protocol import FlowEstimator
 
-__all__ = ["FlowError", "FlowEstimator", "NAMES", "PTLFLOW_PREFIX", "create"]
+if TYPE_CHECKING:
+    from common.weight_files import WeightFile
+
+__all__ = ["NAMES", "PTLFLOW_PREFIX", "FlowError", "FlowEstimator", "create", "weight_file"]
 
 PTLFLOW_PREFIX = "ptlflow:"
 """`ptlflow:<model>` (e.g. `ptlflow:flownet2`) picks a model of the optional ptlflow package."""
@@ -48,3 +53,16 @@ def create(name: str = "dis", *, runtime: Runtime | None = None, device: str = "
 
 def _device(runtime: Runtime | None, device: str) -> str:
     return Runtime.given(runtime, device=device, error=FlowError).device
+
+
+def weight_file(name: str, weights: str = "DEFAULT") -> WeightFile | None:
+    """The file `create(name, weights=weights)` loads from torchvision's cache, or None for a backend without
+    weights of ours (DIS, none; ptlflow fetches its own checkpoints)."""
+    if name not in _NETWORKS:
+        return None
+    from torchvision.models import optical_flow as tv
+
+    from common.torchvision_weights import torchvision_weight_file
+
+    return torchvision_weight_file(getattr(tv, _NETWORKS[name][1])[weights], name=name, kind="flow",
+                                   alternative="pass --flow dis (no weights)")

@@ -1,6 +1,6 @@
 """Flow models of the ptlflow package (FlowNet2 as in the HRNet paper, RAFT, ~90 others).
 
-ptlflow is an optional extra (`pip install .[ptlflow]`); it is imported only when chosen.
+ptlflow is optional (`pip install "ptlflow>=0.4"`, after hrtrack: see the README); it is imported only when chosen.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from flow.errors import FlowError
 from flow.frames import check_pair, field_from_tensor, padded_batch
 
-INSTALL = "pip install .[ptlflow]"
+INSTALL = 'pip install "ptlflow>=0.4"'
 
 
 def _import_ptlflow():
@@ -22,7 +22,7 @@ def _import_ptlflow():
         return importlib.import_module("ptlflow")
     except ImportError as exc:
         raise FlowError(f"the flow backend ptlflow is not installed ({exc}); install it with "
-                        f"`{INSTALL}` from the hrtrack folder (or `pip install ptlflow`).") from exc
+                        f"`{INSTALL}` (it replaces OpenCV 5.0 with 4.13; see the README).") from exc
 
 
 class PtlflowFlow:

@@ -1,4 +1,4 @@
-"""`python -m pose.export CONFIG WEIGHTS --format onnx|openvino -o FILE`: HRNet for deployment.
+"""`python -m pose.export --pose-config FILE --pose-weights PATH --format onnx|openvino -o FILE`: HRNet for deployment.
 
 Writes the network (BatchNorm folded, float32, any batch size) as ONNX (FILE.onnx) or OpenVINO IR
 (FILE.xml beside FILE.bin), and a JSON sidecar (FILE with suffix .json) with what a runtime needs
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.cli import run_cli
+from common.cli import note_deprecated, run_cli
 from pose.errors import PoseError
 
 if TYPE_CHECKING:
@@ -61,7 +62,10 @@ def export(config_source: ConfigSource, weights: str | os.PathLike, output: str 
     model = fold_batchnorm(model)
     width, height = config.image_size
     example = torch.zeros(2, 3, height, width)
-    written = (_write_onnx if fmt == "onnx" else _write_openvino)(model, example, output)
+    try:
+        written = (_write_onnx if fmt == "onnx" else _write_openvino)(model, example, output)
+    except OSError as error:  # a read-only folder, a full disk
+        raise PoseError(f"cannot write {output}: {error.strerror or error}.") from None
     write_json(output.with_suffix(".json"), sidecar(config), error=PoseError)
     return [*written, output.with_suffix(".json")]
 
@@ -93,7 +97,11 @@ def _write_openvino(model: torch.nn.Module, example: torch.Tensor, output: Path)
     network.outputs[0].get_tensor().set_names({OUTPUT_NAME})
     weights = output.with_suffix(".bin")
     with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as staging:
-        openvino.save_model(network, str(Path(staging) / "model.xml"), compress_to_fp16=False)
+        try:
+            openvino.save_model(network, str(Path(staging) / "model.xml"), compress_to_fp16=False)
+        except RuntimeError as error:  # OpenVINO's stream failed: a full disk says only "iostream error"
+            raise PoseError(f"cannot write {output}: OpenVINO failed to save it ({str(error).strip()}); check that "
+                            f"the disk has room ({shutil.disk_usage(output.parent).free // 2**20} MB free).") from None
         os.replace(Path(staging) / "model.bin", weights)  # the weights first: an .xml is never without them
         os.replace(Path(staging) / "model.xml", output)
     return [output, weights]
@@ -102,17 +110,29 @@ def _write_openvino(model: torch.nn.Module, example: torch.Tensor, output: Path)
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and export; prints the written paths."""
     parser = argparse.ArgumentParser(prog="python -m pose.export", description=__doc__.splitlines()[0])
-    parser.add_argument("config", help="model config: a YAML path or a shipped name (hrnet_w32_256x192.yaml)")
-    parser.add_argument("weights",
-                        help="weights: a checkpoint path or a registry name (python -m pose.checkpoints list)")
+    parser.add_argument("--pose-config", metavar="FILE",
+                        help="model config: a YAML path or a shipped name (hrnet_w32_256x192.yaml); required")
+    parser.add_argument("--pose-weights", metavar="PATH", help="weights: a checkpoint path or a registry name "
+                                                                "(python -m pose.checkpoints list); required")
+    parser.add_argument("positional", nargs="*", help=argparse.SUPPRESS)  # CONFIG WEIGHTS: the old spelling
     parser.add_argument("--format", required=True, choices=sorted(FORMATS), help="onnx or openvino (IR .xml + .bin)")
-    parser.add_argument("-o", "--output", required=True, help="the network file: FILE.onnx or FILE.xml")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="the network file: FILE.onnx or FILE.xml")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    return run_cli(_run, parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if args.positional:
+        if len(args.positional) != 2 or args.pose_config or args.pose_weights:
+            parser.error("give the model as --pose-config FILE --pose-weights PATH")
+        args.pose_config, args.pose_weights = args.positional
+        note_deprecated(args, "CONFIG WEIGHTS given as positional arguments", "--pose-config and --pose-weights")
+    missing = [flag for flag in ("--pose-config", "--pose-weights") if not getattr(args, flag[2:].replace("-", "_"))]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    return run_cli(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    for path in export(args.config, args.weights, args.output, args.format):
+    for path in export(args.pose_config, args.pose_weights, args.output, args.format):
         print(path)
     return 0
 

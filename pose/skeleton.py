@@ -102,6 +102,14 @@ POSEVAL_JOINTS = (
 )
 # For each PoseTrack18 slot, its poseval id; -1 for the ears, which poseval drops.
 POSETRACK18_TO_POSEVAL = _frozen([13, 12, 14, -1, -1, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0], np.int64)
+# The 15 joints the PoseTrack21 evaluation kit scores, in its column order, with its column names:
+# PoseTrack18's keypoints without the ears.
+POSETRACK21_JOINTS = (
+    ("Nose", "nose"), ("Neck", "head_bottom"), ("Head", "head_top"), ("LS", "left_shoulder"),
+    ("RS", "right_shoulder"), ("LE", "left_elbow"), ("RE", "right_elbow"), ("LW", "left_wrist"),
+    ("RW", "right_wrist"), ("LH", "left_hip"), ("RH", "right_hip"), ("LK", "left_knee"), ("RK", "right_knee"),
+    ("LA", "left_ankle"), ("RA", "right_ankle"),
+)
 # Column groups of the poseval table and of the HRNet paper's Tables 8 and 9.
 POSEVAL_GROUPS = (
     ("Head", ("head_top", "neck", "nose")),

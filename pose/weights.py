@@ -4,11 +4,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from common.download import TransferFailed, fetch, weights_dir
+from common.download import weights_dir
+from common.weight_files import WeightFile, fetch_missing, missing_message
 from pose.errors import PoseError
 from pose.weights_registry import get_entry
 
-__all__ = ["resolve_weights"]
+__all__ = ["resolve_weights", "weight_file"]
+
+_MIB = 1 << 20
+
+
+def weight_file(name: str, option: str = "--pose-weights PATH") -> WeightFile:
+    """The file of the registry entry `name` in `weights_dir()`; `option` is the command-line way to give a path
+    instead. Its size is estimated from the network's parameters (fp32), as the publishers give none."""
+    entry = get_entry(name)
+    return WeightFile(name=entry.name, kind="pose" if entry.config else "backbone", file_name=entry.file_name,
+                      url=entry.url, folder=weights_dir(), sha256=entry.sha256, hash_prefix=entry.hash_prefix,
+                      size_mb=entry.params_m * 1e6 * 4 / _MIB,
+                      size_note=f"(estimated: {entry.params_m:g} M parameters in fp32)",
+                      alternative=f"pass {option}", source=entry.source)
 
 
 def resolve_weights(name_or_path: str | os.PathLike, *, download: bool = True,
@@ -25,21 +39,8 @@ def resolve_weights(name_or_path: str | os.PathLike, *, download: bool = True,
         return candidate
     if candidate.exists():
         raise PoseError(f"Weights path {candidate} is not a file; pass a .pth file.")
-    entry = get_entry(str(name_or_path))
-    folder = weights_dir()
-    target = folder / entry.file_name
-    if target.is_file():
-        return target
-    remedy = f"put the file in that folder or pass {option}"
-    if entry.url is None:
-        raise PoseError(f"Weights {entry.name} ({entry.file_name}) are not in {folder} and have "
-                        f"no direct download; get them from {entry.source}, then {remedy}.")
-    if not download:
-        raise PoseError(f"Weights {entry.name} ({entry.file_name}) are not in {folder} and "
-                        f"downloading is off; download {entry.url}, then {remedy}.")
-    try:
-        return fetch(entry.url, target, entry.expected_hash, progress=True, timeout=30.0)
-    except TransferFailed as failure:
-        raise PoseError(f"Weights {entry.name} ({entry.file_name}) are not in {folder} and "
-                        f"downloading {entry.url} failed because {failure.reason}; download it "
-                        f"yourself, then {remedy}.") from None
+    file = weight_file(str(name_or_path), option)
+    failed = fetch_missing([file], download=download)
+    if failed:
+        raise PoseError(missing_message(failed))
+    return file.path

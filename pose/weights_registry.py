@@ -14,7 +14,7 @@ from pathlib import Path
 from pose.config import CONFIG_DIR, ModelConfig, load_model_config
 from pose.errors import PoseError
 
-__all__ = ["WeightsEntry", "REGISTRY", "get_entry", "preferred_weights", "with_keypoint_set_of"]
+__all__ = ["REGISTRY", "WeightsEntry", "get_entry", "preferred_weights", "with_keypoint_set_of"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class WeightsEntry:
     input_size: tuple[int, int] | None  # network input (width, height) in pixels
     metric: tuple[str, float] | None  # (what was measured, published value)
     source: str  # where a person can get the file by hand
+    params_m: float  # the network's parameters in millions (the file's size is not published; this estimates it)
 
     @property
     def expected_hash(self) -> str | None:
@@ -64,6 +65,10 @@ _OFFICIAL_ZOO = ("the official HRNet model zoo, Google Drive "
 _COCO_AP = "COCO val2017 AP, person detections of AP 56.4"
 _POSETRACK_MAP = "PoseTrack18 val mAP, ground-truth boxes"
 _SIZES = {"256x192": (192, 256), "384x288": (288, 384)}
+# parameters in millions: the HRNet paper's Table 1 for the pose networks (our build_model counts the same), the
+# HRNet classification release for the ImageNet backbones (HRNet-W32-C, HRNet-W48-C)
+_PARAMS_M = {"hrnet_w32_256x192": 28.5, "hrnet_w48_256x192": 63.6, "hrnet_w48_384x288": 63.6,
+             "hrnet_w32": 41.2, "hrnet_w48": 77.5}
 
 
 def _pose(arch: str, tag: str, file_name: str, url: str | None, hash_prefix: str | None,
@@ -71,7 +76,8 @@ def _pose(arch: str, tag: str, file_name: str, url: str | None, hash_prefix: str
     """A pose-model entry; config file and input size follow from `arch` (hrnet_wNN_HxW)."""
     return WeightsEntry(name=f"{arch}.{tag}", file_name=file_name, url=url, sha256=None,
                         hash_prefix=hash_prefix, config=f"{arch}.yaml", keypoint_set=keypoint_set,
-                        input_size=_SIZES[arch.rsplit("_", 1)[1]], metric=metric, source=source)
+                        input_size=_SIZES[arch.rsplit("_", 1)[1]], metric=metric, source=source,
+                        params_m=_PARAMS_M[arch])
 
 
 # mmpose tag -> (download folder, keypoint set, what the metric measures)
@@ -131,7 +137,7 @@ def _imagenet(arch: str, file_name: str) -> WeightsEntry:
     return WeightsEntry(name=f"{arch}.imagenet", file_name=file_name,
                         url=_MMPOSE_PRETRAIN + file_name, sha256=None, hash_prefix=None,
                         config=None, keypoint_set=None, input_size=None, metric=None,
-                        source=_OFFICIAL_ZOO + ", folder models/pytorch/imagenet/")
+                        source=_OFFICIAL_ZOO + ", folder models/pytorch/imagenet/", params_m=_PARAMS_M[arch])
 
 
 _ENTRIES = (*(_mmpose(*row) for row in _MMPOSE_FILES),

@@ -85,8 +85,10 @@ def checkout_copy(folder: Path, reference_dir: Path) -> Path:
 
 
 def run_command(command: Command, checkout: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run one command with bash in `checkout`, the way a user's shell would, this Python first on PATH."""
+    """Run one command with bash in `checkout`, the way a user's shell would, this Python first on PATH.
+    $HRTRACK_HOME is the session's shared one of the OpenVINO tests (pytest's base folder, `checkout`'s
+    grandparent), so a model converted once serves every command."""
     environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                       PYTHONPATH=str(checkout), HRTRACK_HOME=str(checkout.parent / "hrtrack_home"))
+                       PYTHONPATH=str(checkout), HRTRACK_HOME=str(checkout.parents[1] / "openvino_home"))
     return subprocess.run(["bash", "-c", command.text], cwd=checkout, env=environment, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)

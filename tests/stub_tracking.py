@@ -18,7 +18,7 @@ import numpy as np
 
 import flow
 from pose.skeleton import COCO
-from tracker import track
+from tracker import runner as track
 from tracker.run import main
 
 

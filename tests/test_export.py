@@ -2,7 +2,11 @@
 equal to the official outputs to 1e-4 at any batch size, with the sidecar a runtime needs."""
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
+import subprocess
 
 import numpy as np
 import openvino
@@ -34,7 +38,7 @@ def tiny(reference_dir, tmp_path_factory):
 @pytest.mark.parametrize("fmt, name", [("openvino", "tiny.xml"), ("onnx", "tiny.onnx")])
 def test_exported_network_reads_back_equal_to_the_official_output(home, tiny, tmp_path, capsys, fmt, name):
     config, weights, arrays = tiny
-    assert main([config, weights, "--format", fmt, "-o", str(tmp_path / name)]) == 0
+    assert main(["--pose-config", config, "--pose-weights", weights, "--format", fmt, "-o", str(tmp_path / name)]) == 0
     written = capsys.readouterr().out.split()
     assert written[0] == str(tmp_path / name) and written[-1] == str(tmp_path / "tiny.json")
     compiled = openvino.Core().compile_model(str(tmp_path / name), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
@@ -57,6 +61,63 @@ def test_exported_network_reads_back_equal_to_the_official_output(home, tiny, tm
 ])
 def test_a_wrong_output_name_is_one_sentence_and_writes_nothing(tiny, tmp_path, capsys, fmt, name, message):
     config, weights, _ = tiny
-    assert main([config, weights, "--format", fmt, "-o", str(tmp_path / name)]) == 1
+    assert main(["--pose-config", config, "--pose-weights", weights, "--format", fmt, "-o", str(tmp_path / name)]) == 1
     assert capsys.readouterr().err.strip() == message.format(tmp=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_old_positional_spelling_still_works_and_says_it_is_deprecated(home, tiny, tmp_path, capsys):
+    config, weights, _ = tiny
+    assert main([config, weights, "--format", "openvino", "-o", str(tmp_path / "tiny.xml")]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING common.cli: CONFIG WEIGHTS given as positional arguments is deprecated" in err
+    assert "use --pose-config and --pose-weights." in err
+    assert (tmp_path / "tiny.xml").is_file() and (tmp_path / "tiny.bin").is_file()
+
+
+def test_the_model_options_are_required(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--format", "onnx", "-o", "x.onnx"])
+    assert exit_.value.code == 2
+    assert "the following arguments are required: --pose-config, --pose-weights" in capsys.readouterr().err
+
+
+def _mounted_tmpfs(folder, options: str) -> bool:
+    """Mount a tmpfs at `folder` (root only); False where this machine does not allow it."""
+    folder.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("fmt, name", [("openvino", "tiny.xml"), ("onnx", "tiny.onnx")])
+@pytest.mark.parametrize("options, reason", [("size=64k", "OpenVINO failed to save it|No space left on device"),
+                                             ("size=1m,ro", "Read-only file system")])
+def test_a_full_disk_or_read_only_folder_is_one_sentence(home, tiny, tmp_path, capsys, fmt, name, options, reason):
+    folder = tmp_path / "disk"
+    if os.geteuid() != 0 or not _mounted_tmpfs(folder, options):
+        pytest.skip("needs root to mount a small tmpfs (test_a_full_disk_on_any_machine monkeypatches it)")
+    try:
+        assert main(["--pose-config", tiny[0], "--pose-weights", tiny[1], "--format", fmt,
+                     "-o", str(folder / name)]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.startswith(f"error: cannot write {folder / name}: ")
+        assert re.search(reason, err) and len(err.strip().splitlines()) == 1
+        assert list(folder.iterdir()) == []  # nothing half-written left behind
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("fmt, name, target, failure", [
+    ("openvino", "tiny.xml", "openvino.save_model", RuntimeError("basic_ios::clear: iostream error")),  # as measured
+    ("onnx", "tiny.onnx", "torch.onnx.export", OSError(errno.ENOSPC, "No space left on device")),
+])
+def test_a_full_disk_on_any_machine(home, tiny, tmp_path, capsys, monkeypatch, fmt, name, target, failure):
+    def full_disk(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(target, full_disk)
+    assert main(["--pose-config", tiny[0], "--pose-weights", tiny[1], "--format", fmt,
+                 "-o", str(tmp_path / name)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith(f"error: cannot write {tmp_path / name}: ")
     assert list(tmp_path.iterdir()) == []

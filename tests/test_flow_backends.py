@@ -65,7 +65,7 @@ def test_unknown_names_list_the_choices():
 
 def test_ptlflow_missing_extra_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ptlflow", None)  # makes `import ptlflow` fail, installed or not
-    with pytest.raises(FlowError, match=r"install it with `pip install \.\[ptlflow\]`"):
+    with pytest.raises(FlowError, match=r"install it with `pip install \"ptlflow>=0.4\"`"):
         flow.create("ptlflow:flownet2")
 
 

@@ -1,17 +1,32 @@
-"""The package graph is one-way: a test reads every import of every module and checks it against the layers.
+"""The package graph is one-way, as docs/ARCHITECTURE.md states it: a test reads the layers out of that
+page and every import of every module, and checks one against the other.
 
-Bottom to top: `common` (atomic files, downloads, JSON/YAML, the CLI runner); `pose` (skeleton, oks,
-the model and its weights); `detection`, `flow` and `eval`, which may use the layers below but not
-each other; `tracker` and `training`, the applications, which do not use each other either. Imports
-inside functions (the lazy ones) count as much as those at the top of a module.
+Bottom to top: `common` (atomic files, downloads, JSON/YAML, the CLI runner, the runtime); `pose`
+(skeleton, oks, the model and its weights); `detection`, `flow` and `eval`, which may use the layers
+below but not each other; `tracker` and `training`, the applications, which do not use each other
+either. Imports inside functions (the lazy ones) count as much as those at the top of a module.
 """
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"common": 0, "pose": 1, "detection": 2, "flow": 2, "eval": 2, "tracker": 3, "training": 3}
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+
+
+def documented_layers(page: Path = ARCHITECTURE) -> dict[str, int]:
+    """Package -> layer from the page's layer table (rows `| N | `pkg`, `pkg` | ...`)."""
+    layers = {}
+    for line in page.read_text(encoding="utf-8").splitlines():
+        row = re.match(r"\|\s*(\d+)\s*\|([^|]*)\|", line)
+        if row:
+            layers.update({name: int(row.group(1)) for name in re.findall(r"`(\w+)`", row.group(2))})
+    return layers
+
+
+LAYERS = documented_layers()
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -49,3 +64,12 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     (tmp_path / "flow" / "sibling.py").write_text("import eval.coco\nfrom . import propagate\n")
     monkeypatch.setitem(globals(), "ROOT", tmp_path)
     assert layer_violations() == ["pose/bad.py -> tracker", "flow/sibling.py -> eval"]
+
+
+def test_the_page_states_every_package_and_sub_package():
+    code_packages = {"common", "pose", "detection", "flow", "eval", "tracker", "training"}  # setup.cfg's, less configs
+    assert set(LAYERS) == code_packages
+    page = ARCHITECTURE.read_text(encoding="utf-8")
+    packages = sorted(str(init.parent.relative_to(ROOT)) for package in LAYERS
+                      for init in (ROOT / package).rglob("__init__.py"))
+    assert [package for package in packages if f"`{package}/`" not in page] == []

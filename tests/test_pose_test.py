@@ -25,7 +25,8 @@ def coco(reference_dir):
 
 
 def _coco_args(coco, out: Path, *extra: str) -> list[str]:
-    return ["coco", "--model-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"), "--weights", str(coco["weights"]),
+    return ["coco", "--pose-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"),
+            "--pose-weights", str(coco["weights"]),
             "--annotations", str(coco["annotations"]), "--images", str(coco["images"]), "--device", "cpu",
             "-o", str(out), *extra]
 
@@ -82,7 +83,7 @@ def test_mpii_predictions_are_what_eval_mpii_reads(reference_dir, tmp_path, caps
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps(records))
     out, scores = tmp_path / "pred.json", tmp_path / "pckh.json"
-    assert main(["mpii", "--model-config", str(config), "--weights", str(weights), "--annotations", str(gt),
+    assert main(["mpii", "--pose-config", str(config), "--pose-weights", str(weights), "--annotations", str(gt),
                  "--images", str(reference_dir / "mpii"), "--device", "cpu", "-o", str(out),
                  "--json", str(scores)]) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -92,6 +93,6 @@ def test_mpii_predictions_are_what_eval_mpii_reads(reference_dir, tmp_path, caps
     assert eval_main(["mpii", "--gt", str(gt), "--pred", str(out), "--json", str(tmp_path / "again.json")]) == 0
     assert capsys.readouterr().out.splitlines() == printed[:-1]
     assert json.loads((tmp_path / "again.json").read_text()) == json.loads(scores.read_text())
-    assert main(["mpii", "--model-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"), "--weights",
+    assert main(["mpii", "--pose-config", str(EXAMPLES / "hrnet_tiny_reference.yaml"), "--pose-weights",
                  str(weights), "--annotations", str(gt), "--images", str(reference_dir / "mpii"), "-o", str(out)]) == 1
     assert "predicts coco joints; mpii needs a mpii model." in capsys.readouterr().err

@@ -74,7 +74,7 @@ def test_boxes_scores_widths_and_radius_follow_the_options():
     wide = draw_tracks(BLACK, _pose(), BOX, ids, POSETRACK18, 0.2, RenderOptions(line_width=9, radius=14))
     assert wide[96:105, 450].any(axis=1).all() and not plain[96, 450].any()  # 9 px thick forearm
     assert wide[320, 350 + 12].any() and not plain[320, 350 + 12].any()      # 14 px ankle dot
-    with pytest.raises(TrackerError, match="--line-width -1 must be 0 or more"):
+    with pytest.raises(TrackerError, match="--line-width must be between 0 and 100, not -1"):
         RenderOptions(line_width=-1)
 
 

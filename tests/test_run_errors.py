@@ -141,6 +141,9 @@ def test_output_folder_that_cannot_be_created(frames, tmp_path, capsys, stubbed)
 
 def test_missing_weights_say_which_file_and_how_to_pass_it(frames, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HRTRACK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # the detector's file is there: only the pose file lacks
+    (tmp_path / "torch" / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "torch" / "hub" / "checkpoints" / "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth").write_bytes(b"")
     code = main([str(frames), "-o", str(tmp_path / "out"), "--pose-config", "hrnet_w32_256x192.yaml",
                  "--pose-weights", "hrnet_w32_256x192.coco_official"])
     assert code == 1

@@ -13,8 +13,8 @@ from tracker.outputs.joint_angles import joint_angles
 from tracker.outputs.posetrack_file import to_posetrack18
 from tracker.outputs.render import track_colour
 from tracker.outputs.smoothing import PoseSmoother
+from tracker.preflight import default_weights
 from tracker.run import build_parser, overrides_from
-from tracker.runner import default_weights
 
 
 def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():

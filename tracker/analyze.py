@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.cli import run_cli
+from common.cli import add_renamed, run_cli
 from tracker.analysis.options import (
     INTERPOLATIONS,
     NAMES,
@@ -37,24 +37,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--video", metavar="PATH", help="video for the trajectory picture and the frame rate "
                                                        "(default: NAME.mp4 beside the JSON, when there)")
     parser.add_argument("--fps", type=float, metavar="F", help="frame rate (default: the video's, else 30)")
-    parser.add_argument("--min-score", type=float, default=0.0, metavar="S",
-                        help="joints scoring at or below S count as unseen (default 0)")
+    add_renamed(parser, "--kpt-thr", "--min-score", type=float, default=0.0, metavar="T",
+                help="joints scoring at or below T count as unseen, 0-1 (default 0)")
     choose = parser.add_argument_group("choosing athletes (applied in this order)")
     choose.add_argument("--merge", default="", metavar="A=B,...",
                         help="give track A's persons id B (fragments of one person)")
     choose.add_argument("--tracks", default="", metavar="ID,...", help="keep only these track ids")
-    choose.add_argument("--longest", type=int, default=0, metavar="N", help="keep the N tracks seen in most frames")
-    choose.add_argument("--largest", type=int, default=0, metavar="N", help="keep the N tracks of largest mean box")
+    choose.add_argument("--longest", type=int, default=0, metavar="N",
+                        help="keep the N tracks seen in most frames (default 0: all)")
+    choose.add_argument("--largest", type=int, default=0, metavar="N",
+                        help="keep the N tracks of largest mean box (default 0: all)")
     steps = parser.add_argument_group("gaps, outliers and filters")
     steps.add_argument("--max-gap", type=int, default=DEFAULT_STEPS.max_gap, metavar="N",
                        help="interpolate gaps of at most N frames (default %(default)s, as Sports2D)")
-    steps.add_argument("--interpolation", choices=INTERPOLATIONS, default=DEFAULT_STEPS.interpolation)
+    steps.add_argument("--interpolation", choices=INTERPOLATIONS, default=DEFAULT_STEPS.interpolation,
+                       help="how gaps are filled (default %(default)s)")
     steps.add_argument("--hampel-window", type=int, default=DEFAULT_STEPS.hampel_half_window, metavar="N",
                        help="Hampel outlier window, frames either side (default %(default)s; 0 = off)")
     steps.add_argument("--hampel-sigmas", type=float, default=DEFAULT_STEPS.hampel_sigmas, metavar="K",
                        help="Hampel threshold in scaled MADs (default %(default)s)")
     steps.add_argument("--filter", choices=NAMES, default=DEFAULT_FILTER.name,
-                       help="default butterworth (zero-lag); one-euro and kalman are causal")
+                       help="default %(default)s (zero-lag); one-euro and kalman are causal")
     steps.add_argument("--order", type=int, default=DEFAULT_FILTER.order,
                        help="Butterworth order, even (default %(default)s, as Sports2D)")
     steps.add_argument("--cutoff", type=float, default=DEFAULT_FILTER.cutoff_hz, metavar="HZ",
@@ -76,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("--measurement-noise", type=float, default=DEFAULT_FILTER.measurement_noise, metavar="PX",
                        help="Kalman/RTS measurement noise, px (default %(default)s)")
     units = parser.add_argument_group("units (default: pixels)")
-    units.add_argument("--scale", type=float, metavar="PX_PER_M", help="pixels per metre")
-    units.add_argument("--height-m", type=float, metavar="H", help="standing height in metres of --height-track")
+    units.add_argument("--scale", type=float, metavar="PX_PER_M", help="pixels per metre (default: none, pixels)")
+    units.add_argument("--height-m", type=float, metavar="H",
+                       help="standing height in metres of --height-track (default: none, pixels)")
     units.add_argument("--height-track", type=int, metavar="ID", help="track measured for --height-m "
                                                                      "(default: the one seen in most frames)")
     parser.add_argument("--no-plots", action="store_true", help="tables and report without pictures")
@@ -98,25 +102,22 @@ def options_from(args: argparse.Namespace) -> AnalyzeOptions:
                                    args.measurement_noise)
     process = ProcessOptions(args.max_gap, args.interpolation, args.hampel_window, args.hampel_sigmas, filter_options)
     selection = Selection(parse_merges(args.merge), parse_ids(args.tracks), args.longest, args.largest)
-    return AnalyzeOptions(selection, process, args.min_score, args.fps, Path(args.video) if args.video else None,
+    return AnalyzeOptions(selection, process, args.kpt_thr, args.fps, Path(args.video) if args.video else None,
                           args.scale, args.height_m, args.height_track, not args.no_plots, args.draw)
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse one run and write its folder; returns the exit status."""
+    from common.config import check_ranges
     from tracker.analysis.filters import check
-    from tracker.analysis.folder import analyze
+    from tracker.analysis.folder import DEFAULT_FPS, analyze
     from tracker.errors import TrackerError
 
-    for flag in ("longest", "largest", "max_gap", "hampel_window"):
-        if getattr(args, flag) < 0:
-            raise TrackerError(f"--{flag.replace('_', '-')} {getattr(args, flag)} must be 0 or more.")
     options = options_from(args)
+    check_ranges(options, TrackerError)
     source = Path(args.json)
     out_dir = Path(args.output) if args.output else source.with_name(f"{source.stem}_analysis")
-    if options.fps is not None and options.fps <= 0:
-        raise TrackerError(f"--fps {options.fps} must be positive.")
-    check(options.process.filter, options.fps or 30.0)
+    check(options.process.filter, options.fps or DEFAULT_FPS)
     result = analyze(source, out_dir, options)
     if not args.quiet:
         print(f"{source.name}: {len(result.tracks)} track(s), {result.frame_count} frames at {result.fps:g} "

@@ -13,7 +13,6 @@ import sys
 
 import flow
 from common.cli import run_cli
-from eval.posetrack.write import LAYOUTS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flow", default=None, metavar="NAME",
                         help=f"optical flow with --frames: {', '.join(flow.NAMES)} (default: the config's, dis)")
     parser.add_argument("--config", metavar="FILE", help="tracking YAML (its association section is used)")
-    parser.add_argument("--format", choices=LAYOUTS, default=LAYOUTS[0])
+    parser.add_argument("--format", choices=("posetrack18", "posetrack17"), default="posetrack18",
+                        help="JSON layout (default %(default)s)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 

@@ -26,6 +26,8 @@ from tracker.errors import TrackerError
 log = logging.getLogger(__name__)
 DEFAULTS_FILE = CONFIG_DIR / "track_posetrack.yaml"
 PRESETS = ("accurate", "fast")
+MAX_BATCH = 4096  # crops per forward pass: far beyond any memory's use, and below what torch overflows on
+MAX_THREADS = 1024  # torch, OpenCV and OpenVINO threads
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class PoseOptions:
     config: str
     weights: str | None
     flip: bool
-    batch_size: int = field(metadata=within(1, note=" (--batch)"))
+    batch_size: int = field(metadata=within(1, MAX_BATCH, note=" (--batch-size)"))
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class RuntimeOptions:
     stride: int = field(metadata=within(1, note=" (--stride)"))
     folder_fps: float = field(metadata=within(above=0))
     prefetch: int = field(metadata=within(1))
-    threads: int = field(metadata=within(0, note=" (--threads; 0: automatic)"))
+    threads: int = field(metadata=within(0, MAX_THREADS, note=" (--threads; 0: automatic)"))
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,16 @@ def validate(config: TrackConfig) -> None:
     common_config.check_ranges(config, TrackerError)
     if config.runtime.end is not None and config.runtime.end <= config.runtime.start:
         raise TrackerError("runtime.end (--end) must be greater than runtime.start (--start).")
+
+
+def preset_default(section: str, key: str) -> str:
+    """A key's default as `--help` shows it: `32`, or `1 in accurate, 5 in fast` where the presets differ."""
+    defaults = _read_yaml(DEFAULTS_FILE)[section][key]
+    values = {preset: (_read_yaml(CONFIG_DIR / f"track_{preset}.yaml").get(section) or {}).get(key, defaults)
+              for preset in PRESETS}
+    if len(set(map(str, values.values()))) == 1:
+        return str(defaults)
+    return ", ".join(f"{value} in {preset}" for preset, value in values.items())
 
 
 def resolve_config_path(value: str) -> str:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import detection
 import flow
-from common.cli import run_cli
+from common.cli import add_renamed, run_cli
 from common.config import parse_overrides
 from common.runtime import ENGINES, PRECISIONS
 from eval.posetrack.write import LAYOUTS
-from tracker.config import PRESETS
+from tracker.config import PRESETS, preset_default
 from tracker.errors import TrackerError
 
 DEFAULT_OUTPUT = "hrtrack_output"
@@ -48,40 +48,57 @@ def build_parser() -> argparse.ArgumentParser:
                              "a webcam index (0) or a stream URL (rtsp://, http://)")
     split = parser.add_argument_group("a PoseTrack split (leaderboard submission)")
     split.add_argument("--posetrack", metavar="ANN_DIR",
-                       help="track every sequence of this folder of ground-truth files (annotations/val) and write "
+                       help="track every sequence of this folder of ground-truth files (PoseTrack18 annotations/val "
+                            "or PoseTrack21 posetrack_data/val; with --format posetrack21 for the PoseTrack21 kit) "
+                            "and write "
                             "one JSON per sequence, named and listing images as the ground truth does (no video, "
                             "no CSV); sequences written already are skipped, interrupted ones continued")
     split.add_argument("--images", metavar="ROOT", help="the dataset folder holding images/<split>/<sequence>/ "
                                                         "(default: ANN_DIR/../..)")
-    split.add_argument("--overwrite", action="store_true", help="with --posetrack: track written sequences again")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs written earlier (a plain run does, and says so; with --posetrack "
+                             "sequences written already are skipped unless this is given)")
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="OUTDIR",
                         help=f"output folder (default: ./{DEFAULT_OUTPUT})")
-    parser.add_argument("--config", metavar="FILE", help="tracking YAML overriding configs/track_posetrack.yaml")
+    parser.add_argument("--config", metavar="FILE", help="tracking YAML laid over configs/track_posetrack.yaml "
+                                                         "and the preset")
     parser.add_argument("--preset", choices=PRESETS,
-                        help="accurate: the paper's W48 384x288, flip test, Faster R-CNN every frame; "
-                             "fast: W32 256x192, no flip, MobileNet detector every 5th frame")
-    parser.add_argument("--pose-config", metavar="FILE", help="model YAML: ours (configs/hrnet_*.yaml) or an "
-                                                               "official HRNet experiment YAML")
-    parser.add_argument("--pose-weights", metavar="PATH", help="weights file (.pth) or registry name")
+                        help="accurate (default, the paper's setting): W48 384x288, flip test, Faster R-CNN every "
+                             "frame; fast: W32 256x192, no flip, MobileNet detector every 5th frame")
+    parser.add_argument("--pose-config", metavar="FILE",
+                        help="model YAML: ours (configs/hrnet_*.yaml) or an official HRNet experiment YAML "
+                             f"(default: {preset_default('pose', 'config')})")
+    parser.add_argument("--pose-weights", metavar="PATH", help="weights file (.pth) or registry name (default: the "
+                                                                "PoseTrack18 weights of --pose-config)")
     boxes = parser.add_mutually_exclusive_group()
-    boxes.add_argument("--detector", metavar="NAME", help=f"person detector: {', '.join(detection.NAMES)}")
-    boxes.add_argument("--detections", metavar="FILE", help="precomputed person boxes (COCO results JSON)")
-    parser.add_argument("--flow", metavar="NAME", help=f"optical flow: {', '.join(flow.NAMES)}")
-    parser.add_argument("--device", help="auto, cpu or cuda[:N] (default auto)")
-    parser.add_argument("--detect-every", type=int, metavar="N", help="run the detector on every N-th frame")
+    boxes.add_argument("--detector", metavar="NAME", help=f"person detector: {', '.join(detection.NAMES)} "
+                                                          f"(default: {preset_default('detection', 'detector')})")
+    boxes.add_argument("--detections", metavar="FILE", help="precomputed person boxes (COCO results JSON) "
+                                                            "instead of a detector")
+    parser.add_argument("--flow", metavar="NAME", help=f"optical flow: {', '.join(flow.NAMES)} "
+                                                       f"(default: {preset_default('flow', 'name')})")
+    parser.add_argument("--device", help="auto, cpu or cuda[:N] (default: auto)")
+    parser.add_argument("--detect-every", type=int, metavar="N", help="run the detector on every N-th frame "
+                        f"(default: {preset_default('detection', 'detect_every')})")
     parser.add_argument("--no-flip", action="store_true", help="no flip test (half the pose work)")
-    parser.add_argument("--batch", type=int, metavar="N", help="crops per pose forward pass")
-    parser.add_argument("--max-age", type=int, metavar="N", help="frames a track may go unseen before it ends")
+    add_renamed(parser, "--batch-size", "--batch", type=int, metavar="N",
+                help=f"crops per pose forward pass (default: {preset_default('pose', 'batch_size')})")
+    parser.add_argument("--max-age", type=int, metavar="N", help="frames a track may go unseen before it ends "
+                        f"(default: {preset_default('association', 'max_age')})")
     parser.add_argument("--kpt-thr", type=float, metavar="T",
                         help="leave joints scoring below T out of the JSON (default 0: every joint, with its "
                              "score, so that python -m eval sweep chooses T afterwards)")
-    parser.add_argument("--box-thr", type=float, metavar="T", help="drop detected boxes scoring below T (0-1)")
+    parser.add_argument("--box-thr", type=float, metavar="T",
+                        help=f"drop detected boxes scoring below T (0-1; default: "
+                             f"{preset_default('detection', 'min_box_score')})")
     parser.add_argument("--nms-thr", type=float, metavar="IOU",
-                        help="IoU above which box NMS merges detected and propagated boxes (0-1)")
+                        help="IoU above which box NMS merges detected and propagated boxes (0-1; "
+                             f"default: {preset_default('detection', 'box_nms_iou')})")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="set any key of the tracking config (configs/track_posetrack.yaml), e.g. "
                              "--set association.oks_threshold=0.4; values are YAML; may repeat")
-    parser.add_argument("--format", choices=LAYOUTS, help="JSON layout")
+    parser.add_argument("--format", choices=LAYOUTS,
+                        help=f"JSON layout (default: {preset_default('output', 'format')})")
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
     parser.add_argument("--no-csv", action="store_true", help="do not write the CSV")
@@ -89,17 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "NAME.json, into NAME_analysis/")
     drawing = parser.add_argument_group("drawing the video")
     drawing.add_argument("--line-width", type=int, default=0, metavar="PX",
-                         help="limb width (default: from frame size)")
-    drawing.add_argument("--radius", type=int, default=0, metavar="PX", help="joint radius (default: from frame size)")
+                         help="limb width, 0-100 (default 0: from the frame size)")
+    drawing.add_argument("--radius", type=int, default=0, metavar="PX",
+                         help="joint radius, 0-100 (default 0: from the frame size)")
     drawing.add_argument("--no-boxes", action="store_true", help="do not draw person boxes")
     drawing.add_argument("--show-scores", action="store_true", help="write each person's score by its id")
-    drawing.add_argument("--trail", type=int, default=0, metavar="N", help="draw the last N positions of each track")
+    drawing.add_argument("--trail", type=int, default=0, metavar="N",
+                         help="draw the last N positions of each track (default 0: none)")
     drawing.add_argument("--trail-joint", default="hip_midpoint", metavar="NAME",
                          help="joint the trail follows, e.g. right_ankle (default: the hip midpoint)")
     drawing.add_argument("--no-overlay", action="store_true", help="no frame number and time in the corner")
-    parser.add_argument("--start", type=int, metavar="I", help="first frame index")
-    parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index")
-    parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame")
+    parser.add_argument("--start", type=int, metavar="I", help="first frame index (default: 0)")
+    parser.add_argument("--end", type=int, metavar="I", help="stop before this frame index (default: the last)")
+    parser.add_argument("--stride", type=int, metavar="N", help="take every N-th frame (default: 1)")
     parser.add_argument("--runtime", choices=ENGINES, help="network runtime: auto (default: OpenVINO on a CPU, "
                                                             "torch on CUDA), torch or openvino")
     parser.add_argument("--precision", choices=PRECISIONS, help="auto (default: bf16 on OpenVINO where the CPU "
@@ -120,7 +139,7 @@ def overrides_from(args: argparse.Namespace) -> list[Mapping]:
     nothing)."""
     table = {
         ("pose", "config"): args.pose_config, ("pose", "weights"): args.pose_weights,
-        ("pose", "flip"): False if args.no_flip else None, ("pose", "batch_size"): args.batch,
+        ("pose", "flip"): False if args.no_flip else None, ("pose", "batch_size"): args.batch_size,
         ("detection", "detector"): args.detector, ("detection", "detections"): args.detections,
         ("detection", "detect_every"): args.detect_every, ("flow", "name"): args.flow,
         ("association", "max_age"): args.max_age, ("output", "kpt_thr"): args.kpt_thr,
@@ -168,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one sentence on stderr and a non-zero status on error (traceback with --debug)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if bool(args.videos) == bool(args.posetrack):
+    if not args.videos and not args.posetrack:
+        parser.error("an input is missing: give the videos to track, or --posetrack ANN_DIR for a PoseTrack split")
+    if args.videos and args.posetrack:
         parser.error("give the videos to track, or --posetrack ANN_DIR for a PoseTrack split, not both")
-    if (args.images or args.overwrite) and not args.posetrack:
-        parser.error("--images and --overwrite go with --posetrack")
+    if args.images and not args.posetrack:
+        parser.error("--images goes with --posetrack")
+    if args.overwrite and args.resume:
+        parser.error("--overwrite replaces earlier outputs and --resume continues them: give one")
     if args.posetrack and args.analyze:
         parser.error("--analyze needs the CSV, which --posetrack does not write")
     return run_cli(run, args)

@@ -30,7 +30,6 @@ from flow.protocol import FlowEstimator
 from pose.config import load_model_config
 from pose.estimator import PoseEstimator
 from pose.protocol import PoseModel
-from pose.weights_registry import preferred_weights
 from tracker import resume as resume_state
 from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.core.pipeline import Pipeline
@@ -40,24 +39,26 @@ from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
 from tracker.outputs.render import RenderOptions
 from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
 from tracker.posetrack.split import SplitSequence
+from tracker.preflight import check_weights, pose_weights, warn_if_busy
 
 if TYPE_CHECKING:
     from detection.torchvision_detector import TorchvisionDetector
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Weights the tracker prefers for a model config: fine-tuned on PoseTrack18 as in the paper, then COCO.
-WEIGHT_TAGS = ("posetrack18", "coco", "coco_mmpose1", "coco_official")
 
 
 def configure_threads(requested: int, device: str) -> int:
     """Set torch's intra-op and OpenCV's thread counts; returns torch's.
 
-    On CPU the automatic choice is every core of this process's share (cores / ranks on this node).
+    On CPU the automatic choice is every core of this process's share (cores / ranks on this node); when other
+    processes keep those cores busy, one log line suggests fewer.
     """
     ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
     threads = requested or (share if device == "cpu" else 1)
+    if not requested and device == "cpu":
+        warn_if_busy(threads, ranks_here)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     return threads
@@ -67,14 +68,6 @@ def my_share(inputs: list[T]) -> list[T]:
     """This rank's share of the videos or sequences under torchrun (RANK / WORLD_SIZE), all of them otherwise."""
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     return inputs[rank::world]
-
-
-def default_weights(pose_config: str) -> str:
-    """The registry name of the preferred weights for a model config in configs/."""
-    name = preferred_weights(pose_config, WEIGHT_TAGS)
-    if name is not None:
-        return name
-    raise TrackerError(f"no known weights fit the model config {pose_config}; pass --pose-weights PATH.")
 
 
 @dataclass
@@ -90,12 +83,12 @@ def build_models(config: TrackConfig, device: str) -> Models:
     """The pose estimator, box source and flow backend the config names.
 
     Files the user gave are read first (detections, the model config), so a bad one is reported
-    before weights are looked up or downloaded.
+    before weights are looked up; then every weights file is found or fetched before any model loads.
     """
     detections = detection.from_file(config.detection.detections) if config.detection.detections else None
-    pose_config = resolve_config_path(config.pose.config)
-    model_config = load_model_config(pose_config)
-    weights = config.pose.weights or default_weights(pose_config)
+    model_config = load_model_config(resolve_config_path(config.pose.config))
+    check_weights(config)
+    weights = pose_weights(config)
     runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
                               torch.get_num_threads(), error=TrackerError)  # the count configure_threads chose
     estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
@@ -223,6 +216,8 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     earlier = point.frames if point else 0
     resumable = resume_state.resumable(config) and not source.streaming  # a stream cannot go back to a frame
     done = Progress(state=point.pipeline if point else None)
+    if not earlier:
+        log_replaced(out_dir, name, config)
     start = time.perf_counter()
     try:
         with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
@@ -254,6 +249,14 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     return summary
 
 
+def log_replaced(out_dir: Path, name: str, config: TrackConfig) -> None:
+    """Say which outputs of an earlier run in `out_dir` this run replaces (`--resume` would continue them)."""
+    earlier = [path.name for kind, suffix in SUFFIXES.items()
+               if getattr(config.output, kind) and (path := out_dir / f"{name}.{suffix}").exists()]
+    if earlier:
+        log.info("%s: replacing the earlier outputs %s in %s", name, ", ".join(earlier), out_dir)
+
+
 def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,
                resumable: bool) -> None:
     """Raise what stopped the video again, saying what its outputs hold and how to go on."""
@@ -268,11 +271,11 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
-                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
-                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
+              config_file: str | None = None, preset: str | None = None, progress: bool = False,
+              quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> list[VideoSummary]:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
-    split) into `output`; returns the exit status. Thread counts are restored after."""
+    split) into `output`; returns each video's summary (printed unless `quiet`). Thread counts are restored after."""
     config = load_track_config(config_file, preset=preset, overrides=overrides)
     device = str(resolve_device(config.runtime.device, TrackerError))
     if videos and isinstance(videos[0], SplitSequence):
@@ -285,17 +288,28 @@ def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathL
     check_output_dir(out_dir)
     previous = torch.get_num_threads(), cv2.getNumThreads()
     configure_threads(config.runtime.threads, device)
+    summaries = []
     try:
         models = build_models(config, device)
         for video in videos:
-            summary = track_video(video, models, config, out_dir, progress=progress, render=render, resume=resume)
+            summaries.append(track_video(video, models, config, out_dir, progress=progress, render=render,
+                                         resume=resume))
             if not quiet:
-                print(summary.line())
+                print(summaries[-1].line())
     finally:
         torch.set_num_threads(previous[0])
         cv2.setNumThreads(previous[1])
+    return summaries
+
+
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
+                 config_file: str | None = None, preset: str | None = None, progress: bool = False,
+                 quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
+    """`track_all` for the command line: ends with the folder the results are in; returns the exit status."""
+    track_all(videos, output, overrides, config_file=config_file, preset=preset, progress=progress, quiet=quiet,
+              render=render, resume=resume)
     if not quiet:
-        print(f"results saved in {out_dir.resolve()}")
+        print(f"results saved in {Path(output).resolve()}")
     return 0
 
 

@@ -29,12 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from common import config as common_config
+from common.config import within
 from common.jsonio import read_yaml
 from pose.config import ModelConfig, load_model_config
 from pose.datasets.augment import AugmentConfig
 from training.errors import TrainingError
 
 DATASETS = ("coco", "mpii", "posetrack18")
+MAX_BATCH = 65536  # samples per process and step
+MAX_EPOCHS = 100_000
+MAX_WORKERS = 256  # data loader processes per rank
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class DataConfig:
     val_annotations: str = ""
     val_images: str = ""
     val_detections: str | None = None
-    det_score_threshold: float = 0.0
+    det_score_threshold: float = field(default=0.0, metadata=within(0, 1))
 
 
 @dataclass(frozen=True)
@@ -61,17 +65,17 @@ class OptimConfig:
     `batch_size` is per process. `max_steps` (None = all) cuts every epoch short, for smoke runs.
     """
 
-    optimizer: str = "adam"
-    lr: float = 1e-3
+    optimizer: str = field(default="adam", metadata=within(choices=("adam", "sgd")))
+    lr: float = field(default=1e-3, metadata=within(above=0, high=10, note=" (--lr)"))
     lr_steps: tuple[int, ...] = (170, 200)
-    lr_factor: float = 0.1
+    lr_factor: float = field(default=0.1, metadata=within(above=0, high=1))
     # SGD only (the official Adam runs use no weight decay)
-    momentum: float = 0.9
-    weight_decay: float = 0.0
+    momentum: float = field(default=0.9, metadata=within(0, 1))
+    weight_decay: float = field(default=0.0, metadata=within(0, 1))
     nesterov: bool = False
-    epochs: int = 210
-    batch_size: int = 32
-    max_steps: int | None = None
+    epochs: int = field(default=210, metadata=within(1, MAX_EPOCHS, note=" (--epochs)"))
+    batch_size: int = field(default=32, metadata=within(1, MAX_BATCH, note=" (--batch-size)"))
+    max_steps: int | None = field(default=None, metadata=within(1))
 
 
 @dataclass(frozen=True)
@@ -80,16 +84,16 @@ class LossConfig:
 
     use_target_weight: bool = True
     ohkm: bool = False
-    topk: int = 8
+    topk: int = field(default=8, metadata=within(1))
 
 
 @dataclass(frozen=True)
 class ValConfig:
     """Validation every `every` epochs (0 = never), with the flip test when `flip`."""
 
-    every: int = 1
+    every: int = field(default=1, metadata=within(0))
     flip: bool = True
-    batch_size: int = 32
+    batch_size: int = field(default=32, metadata=within(1, MAX_BATCH))
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,8 @@ class TrainConfig:
     output_dir: str = "runs/train"
     pretrained: str | None = None
     init_weights: str | None = None
-    seed: int = 0
-    workers: int = 4
+    seed: int = field(default=0, metadata=within(0, 2**32 - 1, note=" (--seed)"))
+    workers: int = field(default=4, metadata=within(0, MAX_WORKERS, note=" (--workers)"))
     device: str = "auto"
     amp: bool = True
 
@@ -142,7 +146,9 @@ def config_from_dict(raw: dict, base_dir: Path = Path("."), source: str = "the c
     if values["data"].dataset not in DATASETS:
         raise TrainingError(f"data.dataset {values['data'].dataset!r} in {source} is unknown; "
                         f"choose one of {', '.join(DATASETS)}.")
-    return TrainConfig(**values)
+    config = TrainConfig(**values)
+    common_config.check_ranges(config, TrainingError)
+    return config
 
 
 def config_to_dict(config: TrainConfig) -> dict:

@@ -14,16 +14,17 @@ import os
 import sys
 from pathlib import Path
 
-from common.cli import run_cli
+from common.cli import add_renamed, run_cli
 from common.files import atomic_open
 from common.jsonio import write_json
 from training.errors import TrainingError
 
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-config", required=True, metavar="CFG",
-                        help="model YAML (ours or an official experiment file) or a shipped config name")
-    parser.add_argument("--weights", required=True, metavar="PATH", help="checkpoint file or registry name")
+    add_renamed(parser, "--pose-config", "--model-config", required=True, metavar="FILE",
+                help="model YAML (ours or an official experiment file) or a shipped config name")
+    add_renamed(parser, "--pose-weights", "--weights", required=True, metavar="PATH",
+                help="checkpoint file or registry name")
     parser.add_argument("--annotations", required=True, metavar="FILE", help="the split's annotation file")
     parser.add_argument("--images", required=True, metavar="DIR",
                         help="folder the annotation file's image names are in")
@@ -45,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     coco.add_argument("--detections", metavar="FILE",
                       help="COCO person detections (bbox, score, image_id), e.g. the official "
                            "COCO_val2017_detections_AP_H_56_person.json; default: the ground-truth boxes")
-    coco.add_argument("--box-thr", type=float, default=0.0,
-                      help="drop detections scoring under this (the official IMAGE_THRE, default 0.0)")
+    coco.add_argument("--box-thr", type=float, default=0.0, metavar="T",
+                      help="drop detections scoring under T (the official IMAGE_THRE; default 0.0)")
     coco.set_defaults(run=_coco)
     mpii = commands.add_parser("mpii", help="MPII PCKh of a model on the records' boxes")
     _common_arguments(mpii)
@@ -64,12 +65,12 @@ def _model(args: argparse.Namespace, keypoint_set: str):
     from pose.state_dict import load_checkpoint
     from pose.weights import resolve_weights
 
-    config = load_model_config(args.model_config)
+    config = load_model_config(args.pose_config)
     if config.keypoint_set != keypoint_set:
-        raise TrainingError(f"the model config {args.model_config} predicts {config.keypoint_set} joints; "
+        raise TrainingError(f"the model config {args.pose_config} predicts {config.keypoint_set} joints; "
                         f"{args.dataset} needs a {keypoint_set} model.")
     device = str(resolve_device(args.device, TrainingError))
-    model = load_checkpoint(build_model(config), resolve_weights(args.weights, option="--weights PATH"))
+    model = load_checkpoint(build_model(config), resolve_weights(args.pose_weights, option="--pose-weights PATH"))
     return model, config, device
 
 

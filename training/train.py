@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from common.cli import run_cli
+from training.errors import TrainingError
 
 log = logging.getLogger("training.train")  # not __name__: as `python -m` it is "__main__"
 
@@ -28,14 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="training YAML (configs/train_*.yaml)")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt of an earlier run")
-    parser.add_argument("--output-dir", help="folder for checkpoints and the log (config key output_dir)")
-    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (config key device)")
-    parser.add_argument("--workers", type=int, help="data loader processes per rank (config key workers)")
-    parser.add_argument("--epochs", type=int, help="total epochs (config key optim.epochs)")
-    parser.add_argument("--batch-size", type=int, help="batch size per process (config key optim.batch_size)")
-    parser.add_argument("--lr", type=float, help="learning rate (config key optim.lr)")
-    parser.add_argument("--pretrained", help="ImageNet HRNet checkpoint or registry name (config key pretrained)")
-    parser.add_argument("--seed", type=int, help="seed of init, order and augmentation (config key seed)")
+    parser.add_argument("--output-dir", help="folder for checkpoints and the log (default: the config's output_dir)")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the config's device)")
+    parser.add_argument("--workers", type=int,
+                        help="data loader processes per rank, 0-256 (default: the config's workers)")
+    parser.add_argument("--epochs", type=int, help="total epochs, 1 or more (default: the config's optim.epochs)")
+    parser.add_argument("--batch-size", type=int,
+                        help="batch size per process (default: the config's optim.batch_size)")
+    parser.add_argument("--lr", type=float, help="learning rate, above 0 (default: the config's optim.lr)")
+    parser.add_argument("--pretrained",
+                        help="ImageNet HRNet checkpoint or registry name (default: the config's pretrained)")
+    parser.add_argument("--seed", type=int, help="seed of init, order and augmentation (default: the config's seed)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set augment.flip=false (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,7 +55,12 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
 
 
 def _log_to_file(output_dir: Path) -> None:
-    output_dir.mkdir(parents=True, exist_ok=True)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise TrainingError(f"the output folder {output_dir} (--output-dir) is a file; give a folder.")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TrainingError(f"cannot create the output folder {output_dir}: {error.strerror}.") from None
     handler = logging.FileHandler(output_dir / "train.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)

@@ -22,7 +22,7 @@ from eval.errors import EvalError
 from eval.posetrack.ap import Detections, average_precision
 from eval.posetrack.mot import MotCounts
 from eval.posetrack.read import read_folder
-from eval.posetrack.sequence import MAX_LISTED, SequenceScore, listing, score_sequence
+from eval.posetrack.sequence import MAX_LISTED, SequenceScore, score_sequence, shared_sequences
 from eval.posetrack.types import Sequence
 from pose.skeleton import POSEVAL_GROUPS, POSEVAL_JOINTS
 
@@ -116,10 +116,7 @@ def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
     """``evaluate`` at each joint-score threshold (None: keep every joint), sharing the reading,
     pairing, ignore regions and distances, which do not depend on the threshold."""
     limits = np.array([-np.inf if value is None else value for value in thresholds], dtype=np.float64)
-    common = [name for name in gt if name in pred]
-    if not common:
-        raise EvalError(f"the ground truth ({_some(gt)}) and the predictions ({_some(pred)}) have no "
-                        "sequence in common; prediction files must carry the ground-truth file names.")
+    common, unpaired = shared_sequences(gt, pred)
     shared = []
     for name in common:
         problems = pred[name].problems
@@ -127,14 +124,7 @@ def sweep(gt: dict[str, Sequence], pred: dict[str, Sequence],
         if len(problems) > MAX_LISTED:
             shared.append(f"{name}: {len(problems) - MAX_LISTED} more problem(s) like these; "
                           "python -m eval check-submission lists them all.")
-    missing = [name for name in gt if name not in pred]
-    if missing:
-        shared.append(f"{len(missing)} sequence(s) have no prediction file and count as all missed: "
-                      f"{listing(missing)}.")
-    extra = [name for name in pred if name not in gt]
-    if extra:
-        shared.append(f"{len(extra)} prediction file(s) match no ground-truth sequence and are ignored: "
-                      f"{listing(extra)}.")
+    shared += unpaired
     warnings = [list(shared) for _ in limits]
     scored: dict[str, SequenceScore] = {}
     for name in gt:
@@ -168,29 +158,31 @@ def _scores(ap: tuple[np.ndarray, np.ndarray, np.ndarray], row: int, counts: Mot
     return Scores(values, ap[1][row], ap[2][row], counts)
 
 
-def _some(sequences: dict) -> str:
-    names = list(sequences)
-    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") if names else "none"
-
-
 def format_tables(result: PoseTrackResult) -> str:
     """The mAP and MOTA tables in the layout of the HRNet paper's Tables 8 and 9, plus MOTP,
     precision and recall totals, as printable text."""
     columns = [name for name, _ in POSEVAL_GROUPS] + ["Total"]
-    header = "".join(f"{c:>7}" for c in columns)
+    groups = {metric: list(result.total.groups(metric).values()) for metric in ("mAP", "MOTA")}
+    width = max(7, *(len(_cell_text(v)) + 1 for values in groups.values() for v in values))
+    header = "".join(f"{c:>{width}}" for c in columns)
     lines = []
-    for metric in ("mAP", "MOTA"):
-        row = "".join(format_cell(v) for v in result.total.groups(metric).values())
-        lines += [f"{metric} per joint group", header, row, ""]
-    lines.append("".join(f"{c:>11}" for c in ("MOTA", "MOTP", "Precision", "Recall")))
-    lines.append("".join(f"{result.total.total(m):>11.1f}" if not math.isnan(result.total.total(m))
-                         else f"{'-':>11}" for m in ("MOTA", "MOTP", "precision", "recall")))
+    for metric, values in groups.items():
+        lines += [f"{metric} per joint group", header, "".join(format_cell(v, width) for v in values), ""]
+    totals = [result.total.total(m) for m in ("MOTA", "MOTP", "precision", "recall")]
+    width = max(11, *(len(_cell_text(v)) + 1 for v in totals))
+    lines.append("".join(f"{c:>{width}}" for c in ("MOTA", "MOTP", "Precision", "Recall")))
+    lines.append("".join(format_cell(v, width) for v in totals))
     lines.append("")
     lines.append(f"{MOTP_NOTE}.")
     lines.append(f"{len(result.sequences)} sequence(s) evaluated, {len(result.mot_sequences)} of them in MOT.")
     return "\n".join(lines)
 
 
-def format_cell(value: float) -> str:
-    """A table cell: the value with one decimal, or '-' for NaN, 7 characters wide."""
-    return f"{'-':>7}" if math.isnan(value) else f"{value:>7.1f}"
+def format_cell(value: float, width: int = 7) -> str:
+    """A table cell: the value with one decimal, or '-' for NaN, right-aligned in `width` characters and
+    wider when the value needs it, always after a space so that cells never run together."""
+    return f" {_cell_text(value):>{max(width - 1, 1)}}"
+
+
+def _cell_text(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"

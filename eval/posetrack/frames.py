@@ -80,34 +80,58 @@ def inside_polygons(points: np.ndarray, polygons: list[np.ndarray]) -> np.ndarra
     """(M,) bool: which points (M,2) lie strictly inside at least one polygon ((V,2) each).
 
     Each polygon is tested on its own with the even-odd rule; points on an edge are outside,
-    as shapely's ``Polygon.contains`` (what poseval calls) decides. Only points within a
-    polygon's bounding box are tested against its edges.
+    as shapely's ``Polygon.contains`` (what poseval calls) decides.
     """
+    return inside_polygons_grouped(points, np.zeros(len(points), np.int64), [polygons])
+
+
+def inside_polygons_grouped(points: np.ndarray, groups: np.ndarray, polygons: list[list[np.ndarray]]) -> np.ndarray:
+    """``inside_polygons`` for many frames at once: point i (of (M,2)) is tested against the polygons
+    ``polygons[groups[i]]``. Polygons of fewer than 3 points are skipped; only points within a
+    polygon's bounding box are tested against its edges, all of them in one vectorised pass."""
     result = np.zeros(len(points), dtype=bool)
-    usable = [polygon for polygon in polygons if len(polygon) >= 3]
+    usable = [(group, polygon) for group, frame in enumerate(polygons) for polygon in frame if len(polygon) >= 3]
     if not usable or not len(points):
         return result
-    low = np.array([polygon.min(axis=0) for polygon in usable])
-    high = np.array([polygon.max(axis=0) for polygon in usable])
-    in_box = np.all((points[:, None] > low) & (points[:, None] < high), axis=2)  # (M, R)
-    for index in np.flatnonzero(in_box.any(axis=0)):
-        candidates = np.flatnonzero(in_box[:, index])
-        result[candidates] |= _inside(points[candidates], usable[index])
-    return result
-
-
-def _inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
-    px, py = points[:, 0:1], points[:, 1:2]
-    ax, ay = polygon[:, 0], polygon[:, 1]
-    bx, by = np.concatenate((ax[1:], ax[:1])), np.concatenate((ay[1:], ay[:1]))
+    polygon_group = np.array([group for group, _ in usable])
+    sizes = np.array([len(polygon) for _, polygon in usable])
+    vertices = np.concatenate([polygon for _, polygon in usable])
+    first_vertex = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    low, high = np.minimum.reduceat(vertices, first_vertex), np.maximum.reduceat(vertices, first_vertex)
+    # (point, polygon) pairs of the same group whose point lies strictly within the polygon's bounding box
+    by_group = np.argsort(groups, kind="stable")
+    group_start = np.searchsorted(groups[by_group], np.arange(len(polygons) + 1))
+    per_polygon = group_start[polygon_group + 1] - group_start[polygon_group]
+    pair_polygon = np.repeat(np.arange(len(usable)), per_polygon)
+    offset = np.arange(len(pair_polygon)) - np.repeat(np.cumsum(per_polygon) - per_polygon, per_polygon)
+    pair_point = by_group[group_start[polygon_group[pair_polygon]] + offset]
+    in_box = np.all((points[pair_point] > low[pair_polygon]) & (points[pair_point] < high[pair_polygon]), axis=1)
+    pair_point, pair_polygon = pair_point[in_box], pair_polygon[in_box]
+    # the edges of each pair's polygon that span the point's y (only they can cross its ray or hold it)
+    start = np.repeat(first_vertex, sizes)
+    corner = np.arange(len(vertices)) - start
+    following = vertices[start + (corner + 1) % np.repeat(sizes, sizes)]
+    edge_low = np.minimum(vertices[:, 1], following[:, 1])
+    edge_high = np.maximum(vertices[:, 1], following[:, 1])
+    edges = sizes[pair_polygon]
+    edge_pair = np.repeat(np.arange(len(pair_point)), edges)
+    edge = np.repeat(first_vertex[pair_polygon], edges) + np.arange(len(edge_pair)) \
+        - np.repeat(np.cumsum(edges) - edges, edges)
+    py = points[pair_point[edge_pair], 1]
+    spans = (edge_low[edge] <= py) & (py <= edge_high[edge])
+    edge_pair, edge, py = edge_pair[spans], edge[spans], py[spans]
+    px = points[pair_point[edge_pair], 0]
+    ax, ay, bx, by = vertices[edge, 0], vertices[edge, 1], following[edge, 0], following[edge, 1]
     cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
     on_edge = ((cross == 0) & (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
-               & (py >= np.minimum(ay, by)) & (py <= np.maximum(ay, by))).any(axis=1)
+               & (py >= np.minimum(ay, by)) & (py <= np.maximum(ay, by)))
     straddles = (ay > py) != (by > py)
     rise = np.where(by != ay, by - ay, 1.0)
     x_cross = ax + (py - ay) * (bx - ax) / rise
-    crossings = (straddles & (px < x_cross)).sum(axis=1)
-    return (crossings % 2 == 1) & ~on_edge
+    crossings = np.bincount(edge_pair, straddles & (px < x_cross), minlength=len(pair_point))
+    touching = np.bincount(edge_pair, on_edge, minlength=len(pair_point)) > 0
+    result[pair_point[(crossings % 2 == 1) & ~touching]] = True
+    return result
 
 
 def kept_joints(pred: People, thresholds: np.ndarray) -> np.ndarray:

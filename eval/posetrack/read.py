@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -69,12 +69,19 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
         self.problems: list[str] = []
+        self.malformed: list[str] = []
 
-    def problem(self, where: str, text: str) -> None:
+    def problem(self, where: str, text: str, *, malformed: bool = False) -> None:
         self.problems.append(f"{self.path.name}: {where}{text}")
+        if malformed:
+            self.malformed.append(self.problems[-1])
+
+    def strict(self, where: str, text: str) -> None:
+        """A deviation poseval accepts but the PoseTrack21 kit crashes on: noted as malformed only."""
+        self.malformed.append(f"{self.path.name}: {where}{text}")
 
     def finish(self, frames: list[Frame]) -> Sequence:
-        return Sequence(sequence_name(self.path), frames, str(self.path), self.problems)
+        return Sequence(sequence_name(self.path), frames, str(self.path), self.problems, self.malformed)
 
     # -- 2018 --------------------------------------------------------------------------------
 
@@ -82,7 +89,8 @@ class _Reader:
         slots = self.keypoint_slots(data.get("categories"))
         images = data.get("images")
         if not isinstance(images, list):
-            self.problem("", "has no 'images' list (PoseTrack 2018) and no 'annolist' (PoseTrack 2017).")
+            self.problem("", "has no 'images' list (PoseTrack 2018) and no 'annolist' (PoseTrack 2017).",
+                         malformed=True)
             images = []
         frames: list[Frame] = []
         by_id: dict[Any, Frame] = {}
@@ -102,14 +110,15 @@ class _Reader:
         for index, annotation in enumerate(annotations):
             where = f"annotation {index}: "
             if not isinstance(annotation, dict):
-                self.problem(where, "is not an object.")
+                self.problem(where, "is not an object.", malformed=True)
                 continue
             if "image_id" not in annotation:
-                self.problem(where, "has no 'image_id'.")
+                self.problem(where, "has no 'image_id'.", malformed=True)
                 continue
             frame = by_id.get(annotation["image_id"])
             if frame is None:
-                self.problem(where, f"refers to image_id {annotation['image_id']!r}, which no image has.")
+                self.problem(where, f"refers to image_id {annotation['image_id']!r}, which no image has.",
+                             malformed=True)
                 continue
             where = f"frame {frame.file_name}, person {len(frame.persons)}: "
             frame.persons.append(self.person_2018(where, annotation, slots))
@@ -141,7 +150,7 @@ class _Reader:
     def image_2018(self, index: int, image: Any) -> Frame | None:
         where = f"image {index}: "
         if not isinstance(image, dict):
-            self.problem(where, "is not an object.")
+            self.problem(where, "is not an object.", malformed=True)
             return None
         name = image.get("file_name")
         if not isinstance(name, str):
@@ -149,7 +158,7 @@ class _Reader:
             name = f"<image {index}>"
         image_id = image.get("id")
         if image_id is None:
-            self.problem(f"image {name}: ", "has no 'id', so no annotation can refer to it.")
+            self.problem(f"image {name}: ", "has no 'id', so no annotation can refer to it.", malformed=True)
         regions = self.polygons_2018(f"image {name}: ", image.get("ignore_regions_x"), image.get("ignore_regions_y"))
         labeled = image.get("is_labeled")
         return Frame(file_name=name, image_id=image_id, ignore_regions=regions,
@@ -175,25 +184,32 @@ class _Reader:
         raw = annotation.get("keypoints")
         width = NUM_SLOTS if slots is None else len(slots)
         if raw is None:
-            self.problem(where, "has no 'keypoints'.")
+            self.problem(where, "has no 'keypoints'.", malformed=True)
         else:
-            values = self.numbers(where, "keypoints", raw)
-            if values.size != 3 * width:
+            values = self.numbers(where, "keypoints", raw, malformed=True)
+            if values is None:
+                pass
+            elif values.size != 3 * width:
                 self.problem(where, f"'keypoints' has {values.size} numbers, expected {3 * width} "
-                                    f"({width} joints x 3).")
+                                    f"({width} joints x 3).", malformed=True)
             else:
                 self.place(keypoints, values.reshape(width, 3), slots)
         scores = None
         raw_scores = annotation.get("scores")
         if isinstance(raw_scores, list) and raw_scores:
-            values = self.numbers(where, "scores", raw_scores)
-            if values.size != width:
-                self.problem(where, f"'scores' has {values.size} numbers, expected {width} (one per joint).")
+            values = self.numbers(where, "scores", raw_scores, malformed=True)
+            if values is None:
+                pass
+            elif values.size != width:
+                self.problem(where, f"'scores' has {values.size} numbers, expected {width} (one per joint).",
+                             malformed=True)
             else:
                 scores = np.zeros(NUM_SLOTS)
                 self.place(scores, values, slots)
+        elif raw_scores == []:
+            self.strict(where, f"'scores' is an empty list; write {width} numbers or leave the key out.")
         elif raw_scores is not None and not isinstance(raw_scores, list):
-            self.problem(where, "'scores' is not a list.")
+            self.problem(where, "'scores' is not a list.", malformed=True)
         return Person(track_id=self.track_id(where, annotation.get("track_id")), keypoints=keypoints,
                       scores=scores, head_box=self.xywh_box(where, "bbox_head", annotation.get("bbox_head")),
                       box=self.xywh_box(where, "bbox", annotation.get("bbox")),
@@ -220,6 +236,8 @@ class _Reader:
     # -- 2017 --------------------------------------------------------------------------------
 
     def read_2017(self, data: dict) -> Sequence:
+        self.strict("", "is a PoseTrack 2017 ('annolist') file; PoseTrack21 files use the 2018 layout "
+                        "('images', 'annotations').")
         annolist = data["annolist"]
         if not isinstance(annolist, list):
             self.problem("", "'annolist' is not a list.")
@@ -306,12 +324,20 @@ class _Reader:
             return value[0] if value else None
         return value
 
-    def numbers(self, where: str, key: str, raw: Any) -> np.ndarray:
+    @overload
+    def numbers(self, where: str, key: str, raw: Any) -> np.ndarray: ...
+
+    @overload
+    def numbers(self, where: str, key: str, raw: Any, *, malformed: bool) -> np.ndarray | None: ...
+
+    def numbers(self, where: str, key: str, raw: Any, *, malformed: bool | None = None) -> np.ndarray | None:
+        """The numbers of ``raw`` flattened; on failure a problem and an empty array, or None when
+        ``malformed`` is given (the failure then also counts as malformed when it is True)."""
         try:
             return np.asarray(raw, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
-            self.problem(where, f"'{key}' holds something other than numbers.")
-            return np.zeros(0)
+            self.problem(where, f"'{key}' holds something other than numbers.", malformed=bool(malformed))
+            return None if malformed is not None else np.zeros(0)
 
     def scalar(self, where: str, key: str, raw: Any) -> float | None:
         if raw is None:
@@ -326,6 +352,8 @@ class _Reader:
             return None
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) \
                 or raw != int(raw):
-            self.problem(where, f"track_id {raw!r} is not an integer.")
+            self.problem(where, f"track_id {raw!r} is not an integer.", malformed=True)
             return None
+        if isinstance(raw, float):
+            self.strict(where, f"track_id {raw!r} is written as a decimal number; write an integer.")
         return int(raw)

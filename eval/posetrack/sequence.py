@@ -168,3 +168,30 @@ def listing(names: list[str]) -> str:
     """At most MAX_LISTED names, comma-separated, and how many more there are."""
     shown = ", ".join(names[:MAX_LISTED])
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
+
+
+def shared_sequences(gt: dict[str, Sequence], pred: dict[str, Sequence],
+                     missing_note: str = "") -> tuple[list[str], list[str]]:
+    """(the sequence names both folders have, in GT order; warnings naming those only one has), for
+    the sequences that count as all missed (``missing_note`` added) and the predictions ignored.
+    EvalError when no sequence is shared."""
+    common = [name for name in gt if name in pred]
+    if not common:
+        raise EvalError(f"the ground truth ({_some(gt)}) and the predictions ({_some(pred)}) have no "
+                        "sequence in common; prediction files must carry the ground-truth file names.")
+    warnings = []
+    missing = [name for name in gt if name not in pred]
+    if missing:
+        warnings.append(f"{len(missing)} sequence(s) have no prediction file and count as all missed"
+                        f"{missing_note}: {listing(missing)}.")
+    extra = [name for name in pred if name not in gt]
+    if extra:
+        warnings.append(f"{len(extra)} prediction file(s) match no ground-truth sequence and are ignored: "
+                        f"{listing(extra)}.")
+    return common, warnings
+
+
+def _some(sequences: dict) -> str:
+    names = list(sequences)
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") if names else "none"
+

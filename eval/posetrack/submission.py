@@ -8,19 +8,21 @@ from pathlib import Path
 from eval.errors import EvalError
 from eval.posetrack.read import read_folder, read_sequence
 from eval.posetrack.types import Sequence, sequence_name
-from eval.posetrack.validate import validate
+from eval.posetrack.validate import posetrack21_problems, validate
 
 # poseval parses the video folder and frame number out of every image name.
 _IMAGE_NAME = re.compile(r"(?:^|[/\\])((\d{6})_(?:mpii|bonn|mpiinew)_[a-z]+)[/\\](\d+)\.\w+$")
 
 
-def check_submission(folder: str | os.PathLike,
-                     gt_folder: str | os.PathLike | None = None) -> tuple[list[str], int]:
+def check_submission(folder: str | os.PathLike, gt_folder: str | os.PathLike | None = None,
+                     *, layout: str = "posetrack18") -> tuple[list[str], int]:
     """(problems, number of files checked) for a folder of prediction files.
 
-    Checks that every file reads, passes ``validate``, names its images the way poseval parses
-    them (one video per file, named like the file) and, with ``gt_folder``, that the files and
-    their image lists match the ground truth's.
+    ``posetrack18``: checks that every file reads, passes ``validate``, names its images the way poseval
+    parses them (one video per file, named like the file) and, with ``gt_folder``, that the files and
+    their image lists match the ground truth's. ``posetrack21``: every input the PoseTrack21 kit crashes
+    on or silently skips (``validate.posetrack21_problems``, file names without ``_test``), and, with
+    ``gt_folder``, files missing or unknown and image lists that do not line up by position.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -41,6 +43,13 @@ def check_submission(folder: str | os.PathLike,
         if gt and sequence.name not in gt:
             problems.append(f"{file.name}: no ground-truth sequence {sequence.name!r}; name files as the "
                             "ground truth's.")
+        if layout == "posetrack21":
+            problems.extend(posetrack21_problems(sequence, gt.get(sequence.name)))
+            if "_test" not in file.name:
+                problems.append(f"{file.name}: the name lacks '_test', so the official PoseTrack21 kit takes the "
+                                "folder for a folder of trackers and evaluates nothing; keep the ground truth's "
+                                "file names.")
+            continue
         problems.extend(validate(sequence, gt.get(sequence.name)))
         problems.extend(_image_name_problems(file, sequence))
     problems.extend(f"sequence {name} of the ground truth has no file ({name}.json)."

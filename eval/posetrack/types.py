@@ -64,12 +64,16 @@ class Frame:
 @dataclass
 class Sequence:
     """One video: its name (file name without extension), frames in file order, and where it came
-    from (``source``) with the problems the reader met (one sentence each)."""
+    from (``source``) with the problems the reader met (one sentence each). ``malformed``: those of
+    them, and stricter ones, that leave an image or annotation unreadable as written (a wrong number
+    of keypoints or scores, an unknown image id, a track id that is not an integer), which the
+    PoseTrack21 kit crashes on and ``eval posetrack21`` refuses."""
 
     name: str
     frames: list[Frame]
     source: str | None = None
     problems: list[str] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
 
 
 def sequence_name(path: str | os.PathLike) -> str:

@@ -81,3 +81,58 @@ def _lineup_problems(sequence: Sequence, gt: Sequence) -> list[str]:
             problems.append(f"image {position} is {names[position]}, the ground truth's is "
                             f"{gt_names[position]}; poseval pairs frames by position, so keep the GT order.")
     return problems
+
+
+def posetrack21_problems(sequence: Sequence, gt: Sequence | None = None, *, is_gt: bool = False) -> list[str]:
+    """Every problem of a PoseTrack21 file that makes the official kit crash (README §6 of
+    ``../shared/reference/posetrack21``), one sentence each naming file, frame and person.
+
+    Predictions: malformed annotations, track ids missing, negative, not integers or repeated within a
+    frame, and, with ``gt``, fewer images than the ground truth or other image ids at its labelled
+    positions (the kit pairs images by position). Ground truth: malformed annotations, images without
+    ``is_labeled``, and persons with joints on labelled frames without a usable head box.
+    """
+    label = Path(sequence.source).name if sequence.source else sequence.name
+    # a ground truth's per-joint scores are never read (the kit crashes only on a mix of empty and absent ones)
+    problems = [text for text in sequence.malformed if not (is_gt and "'scores'" in text)]
+    for index, frame in enumerate(sequence.frames):
+        if is_gt:
+            if frame.is_labeled is None:
+                problems.append(f"{label}: image {index} ({frame.file_name}) has no 'is_labeled'.")
+                continue
+            for number, person in enumerate(frame.persons):
+                head = person.head_box
+                usable = head is not None and np.isfinite(head).all() and np.hypot(head[2] - head[0],
+                                                                                   head[3] - head[1]) > 0
+                if frame.is_labeled and not usable and present_mask(person.keypoints).any():
+                    problems.append(f"{label}: frame {frame.file_name}, person {number}: has no usable head box "
+                                    "(bbox_head), which sets the keypoint similarity's scale.")
+            continue
+        seen: set[int] = set()
+        for number, person in enumerate(frame.persons):
+            where = f"{label}: frame {frame.file_name}, person {number}"
+            if person.track_id is None:
+                problems.append(f"{where}: has no integer track_id.")
+            elif person.track_id < 0:
+                problems.append(f"{where}: track_id {person.track_id} is negative.")
+            elif person.track_id in seen:
+                problems.append(f"{where}: track_id {person.track_id} appears twice in this frame.")
+            else:
+                seen.add(person.track_id)
+            if not np.isfinite(person.keypoints).all():
+                problems.append(f"{where}: keypoints hold NaN or infinite values.")
+    if gt is not None and not is_gt:
+        problems.extend(_positions(label, sequence, gt))
+    return problems
+
+
+def _positions(label: str, sequence: Sequence, gt: Sequence) -> list[str]:
+    """The kit pairs the images by position and asserts equal ids at the labelled ones."""
+    if len(sequence.frames) < len(gt.frames):
+        return [f"{label}: lists {len(sequence.frames)} images, the ground truth {len(gt.frames)}; list every "
+                "ground-truth image in its order."]
+    for index, (gt_frame, frame) in enumerate(zip(gt.frames, sequence.frames)):
+        if gt_frame.is_labeled and frame.image_id != gt_frame.image_id:
+            return [f"{label}: image {index} has id {frame.image_id}, the ground truth's labelled image {index} "
+                    f"({gt_frame.file_name}) has id {gt_frame.image_id}; list the ground truth's images in its order."]
+    return []

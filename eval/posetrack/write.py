@@ -42,7 +42,9 @@ def _write(sequence: Sequence, path: str | os.PathLike, layout: str) -> None:
             writer.add(frame)
 
 
-LAYOUTS = ("posetrack18", "posetrack17")
+# posetrack21 is the 2018 layout, which the PoseTrack21 kit reads; every person must then carry a
+# non-negative track id (the kit crashes otherwise), which the writer checks.
+LAYOUTS = ("posetrack18", "posetrack17", "posetrack21")
 
 
 class SequenceWriter:
@@ -70,16 +72,19 @@ class SequenceWriter:
 
     def __enter__(self) -> SequenceWriter:
         self._entries = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
-        if self.layout == "posetrack18":
+        if self.layout != "posetrack17":
             self._persons = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
         return self
 
     def add(self, frame: Frame) -> None:
         """Spool one frame: its image entry and its persons."""
-        if self.layout == "posetrack18":
+        if self.layout != "posetrack17":
             image_id = _image_id(frame, self.frames)
             self._line(self._entries, _image_entry(frame, image_id, self._cleaner))
             for person in frame.persons:
+                if self.layout == "posetrack21" and (person.track_id is None or person.track_id < 0):
+                    raise EvalError(f"{self.path.name}: frame {frame.file_name} has a person without a non-negative "
+                                    "track_id, which the PoseTrack21 kit needs.")
                 self._line(self._persons, _annotation(person, self._annotations, image_id, self._cleaner))
                 self._annotations += 1
         else:
@@ -92,13 +97,13 @@ class SequenceWriter:
         A resumed run starts with the frames its earlier run wrote: their bytes come out as they were.
         """
         data = read_json(path, "PoseTrack file", error=EvalError)
-        key = "images" if self.layout == "posetrack18" else "annolist"
+        key = "annolist" if self.layout == "posetrack17" else "images"
         if not isinstance(data, dict) or not isinstance(data.get(key), list):
             raise EvalError(f"{path} is not a {self.layout} file of this writer (no {key!r} list).")
         for entry in data[key]:
             entry.pop("nframes", None)
             self._line(self._entries, entry)
-        for annotation in data.get("annotations", []) if self.layout == "posetrack18" else []:
+        for annotation in data.get("annotations", []) if self.layout != "posetrack17" else []:
             self._line(self._persons, annotation)
             self._annotations += 1
         self.frames += len(data[key])

@@ -80,7 +80,8 @@ def _savgol(run: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray:
 def _gaussian(run: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray:
     from scipy.ndimage import gaussian_filter1d
 
-    return gaussian_filter1d(run, options.sigma, mode="nearest", truncate=(options.window // 2) / options.sigma)
+    radius = min(options.window // 2, len(run))  # the kernel never reaches past the run's length
+    return gaussian_filter1d(run, options.sigma, mode="nearest", truncate=radius / options.sigma)
 
 
 def _one_euro(run: np.ndarray, fps: float, options: FilterOptions) -> np.ndarray:

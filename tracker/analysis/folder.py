@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from common.config import within
 from eval.posetrack.read import read_sequence
 from eval.posetrack.write import write_posetrack18
-from tracker.analysis.options import ProcessOptions
+from tracker.analysis.options import MAX_FPS, ProcessOptions
 from tracker.analysis.process import TrackAnalysis, process_track
 from tracker.analysis.selection import Selection, select
 from tracker.analysis.series import track_series
@@ -32,11 +33,11 @@ class AnalyzeOptions:
 
     selection: Selection = field(default_factory=Selection)
     process: ProcessOptions = field(default_factory=ProcessOptions)
-    min_score: float = 0.0
-    fps: float | None = None
+    min_score: float = field(default=0.0, metadata=within(0, 1, flag="--kpt-thr"))
+    fps: float | None = field(default=None, metadata=within(above=0, high=MAX_FPS, flag="--fps"))
     video: Path | None = None
-    scale: float | None = None
-    height_m: float | None = None
+    scale: float | None = field(default=None, metadata=within(above=0, flag="--scale"))
+    height_m: float | None = field(default=None, metadata=within(above=0, high=10, flag="--height-m"))
     height_track: int | None = None
     plots: bool = True
     draw: bool = False
@@ -77,7 +78,8 @@ def _first_frame(video: Path | None) -> tuple[np.ndarray | None, float | None]:
 def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis:
     """Analyse the run in `json_path` and write its folder `out_dir`; returns what was analysed."""
     if not json_path.is_file():
-        raise TrackerError(f"{json_path} does not exist; give the PoseTrack JSON a tracker run wrote.")
+        what = "is a folder" if json_path.is_dir() else "does not exist"
+        raise TrackerError(f"{json_path} {what}; give the PoseTrack JSON a tracker run wrote (OUT/NAME.json).")
     sequence = read_sequence(json_path)
     if not sequence.frames:
         raise TrackerError(f"{json_path} holds no frames; give the PoseTrack JSON a tracker run wrote.")

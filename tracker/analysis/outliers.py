@@ -18,6 +18,7 @@ def hampel(signal: np.ndarray, half_window: int = 7, n_sigmas: float = 3.0,
            floor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(cleaned copy, bool mask of replaced samples) of a 1-D signal."""
     values = np.asarray(signal, np.float64)
+    half_window = min(half_window, max(len(values) - 1, 0))  # a wider window holds the same samples
     padded = np.pad(values, half_window, constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1)
     finite = np.isfinite(values)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.config import within
 from eval.posetrack.types import Person, Sequence
 from tracker.errors import TrackerError
 
@@ -24,8 +25,8 @@ class Selection:
 
     merges: dict[int, int] = field(default_factory=dict)
     tracks: tuple[int, ...] = ()
-    longest: int = 0
-    largest: int = 0
+    longest: int = field(default=0, metadata=within(0, flag="--longest"))
+    largest: int = field(default=0, metadata=within(0, flag="--largest"))
 
 
 def parse_ids(text: str) -> tuple[int, ...]:

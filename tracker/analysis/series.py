@@ -1,11 +1,12 @@
 """A PoseTrack sequence as per-track arrays over time, the form every analysis step works on.
 
 Frames are counted in file order (frame 0 is the sequence's first image). A track's arrays span
-its first to last frame; a joint not seen in a frame (absent from the file, or scoring at or
-below the threshold) is NaN in x, y and score.
+its first to last frame; a joint not seen in a frame (absent from the file, scoring at or below
+the threshold, or with an infinite or NaN value, which a warning counts) is NaN in x, y and score.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,8 @@ import numpy as np
 from eval.posetrack.types import Person, Sequence, present_mask
 from pose.boxes import joint_extents
 from pose.skeleton import POSETRACK18
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,13 +46,20 @@ def track_series(sequence: Sequence, min_score: float = 0.0) -> dict[int, TrackS
     around its seen joints, so presence does not depend on the file having boxes.
     """
     rows: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    non_finite = 0
     for index, frame in enumerate(sequence.frames):
         for person in frame.persons:
             if person.track_id is None:
                 continue
             pose = person_pose(person, min_score)
-            box = np.array(person.box, np.float64) if person.box is not None else _joint_box(pose)
+            non_finite += _non_finite_joints(person)
+            box = np.array(person.box, np.float64) if person.box is not None else np.full(4, np.nan)
+            if not np.isfinite(box).all():
+                box = _joint_box(pose)
             rows.setdefault(int(person.track_id), []).append((index, pose, box))
+    if non_finite:
+        log.warning("%s: %d joint(s) with an infinite or NaN coordinate or score are treated as unseen",
+                    sequence.name, non_finite)
     tracks = {}
     for track_id in sorted(rows):
         entries = rows[track_id]
@@ -69,8 +79,14 @@ def person_pose(person: Person, min_score: float = 0.0) -> np.ndarray:
     The score is the file's per-joint score where it has one, else the visibility flag (1 = present).
     """
     pose = person.pose()
-    pose[~present_mask(np.asarray(person.keypoints)) | (pose[:, 2] <= min_score)] = np.nan
+    absent = ~present_mask(np.asarray(person.keypoints)) | ~np.isfinite(pose).all(axis=1)
+    pose[absent | (pose[:, 2] <= min_score)] = np.nan
     return pose
+
+
+def _non_finite_joints(person: Person) -> int:
+    """How many of a person's joints have an infinite or NaN coordinate or score in the file."""
+    return int((~np.isfinite(person.pose()).all(axis=1)).sum())
 
 
 def _joint_box(pose: np.ndarray) -> np.ndarray:

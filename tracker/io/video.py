@@ -251,6 +251,14 @@ def glob_folder(pattern: str) -> Path:
     return Path(*parts[:fixed]) if fixed else Path.cwd()
 
 
+def folder_entries(path: Path) -> list[Path]:
+    """The entries of a folder in name order; TrackerError naming it when it cannot be read (no permission)."""
+    try:
+        return sorted(path.iterdir())
+    except OSError as error:
+        raise TrackerError(f"cannot read the folder {path}: {error.strerror}.") from None
+
+
 def expand_inputs(inputs: list[str]) -> list[str]:
     """The videos the inputs name: a folder holding videos (and no images) gives each of its videos, in name
     order; every other input stands for itself."""
@@ -258,7 +266,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     for source in inputs:
         path = Path(source)
         if not is_stream(source) and path.is_dir():
-            files = sorted(path.iterdir())
+            files = folder_entries(path)
             if not any(file.suffix.lower() in IMAGE_SUFFIXES for file in files):
                 found = [str(file) for file in files if file.suffix.lower() in VIDEO_SUFFIXES]
                 if found:
@@ -367,7 +375,7 @@ def _open(source: str, fps: float, files: list[Path] | None) -> tuple[Path, _Rea
         raise TrackerError(f"{path} does not exist; give a video file, an image, a folder of frames or videos, "
                            "a glob, a webcam index or a stream URL.")
     if path.is_dir():
-        return path, _ImagesReader(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), fps)
+        return path, _ImagesReader([p for p in folder_entries(path) if p.suffix.lower() in IMAGE_SUFFIXES], fps)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return path, _ImagesReader([path], fps)
     return path, _OpenCVReader(path, _probe_decord(path))

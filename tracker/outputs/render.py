@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import colorsys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from common.config import check_ranges, within
 from pose.skeleton import KeypointSet
 from tracker.errors import TrackerError
 
@@ -20,6 +21,8 @@ _GOLDEN = 0.618033988749895
 UNTRACKED = (200, 200, 200)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 HIP_MIDPOINT = "hip_midpoint"
+MAX_PIXELS = 100  # line width and joint radius: 7 px is what a 4K frame gets by default; OpenCV crashes on huge ones
+MAX_TRAIL = 100_000  # positions kept per track: about an hour at 30 frames/s
 
 
 @dataclass(frozen=True)
@@ -29,18 +32,16 @@ class RenderOptions:
     trail: how many past positions of `trail_joint` (a joint name, or the hip midpoint) to draw per track.
     """
 
-    line_width: int = 0
-    radius: int = 0
+    line_width: int = field(default=0, metadata=within(0, MAX_PIXELS, flag="--line-width"))
+    radius: int = field(default=0, metadata=within(0, MAX_PIXELS, flag="--radius"))
     boxes: bool = True
     scores: bool = False
-    trail: int = 0
+    trail: int = field(default=0, metadata=within(0, MAX_TRAIL, flag="--trail"))
     trail_joint: str = HIP_MIDPOINT
     overlay: bool = True
 
-    def __post_init__(self) -> None:
-        for name in ("line_width", "radius", "trail"):
-            if getattr(self, name) < 0:
-                raise TrackerError(f"--{name.replace('_', '-')} {getattr(self, name)} must be 0 or more.")
+    def __post_init__(self) -> None:  # built from the command line before any model loads: its ranges checked
+        check_ranges(self, TrackerError)
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:

@@ -38,9 +38,13 @@ def person_poses(frame) -> np.ndarray:
     return poses
 
 
-def _image(frames_dir: Path, file_name: str) -> np.ndarray:
-    """The RGB image of a frame below `frames_dir`, found by its file name (full or last parts)."""
+def _image(frames_dir: Path, file_name: str, source: str) -> np.ndarray:
+    """The RGB image of a frame below `frames_dir`, found by its file name (full or last parts); a name that
+    would reach outside `frames_dir` (absolute, or with `..`) is refused, naming the PoseTrack file `source`."""
     parts = Path(file_name).parts
+    if Path(file_name).is_absolute() or ".." in parts:
+        raise TrackerError(f"{source}: the image {file_name} lies outside --frames {frames_dir}; image names must be "
+                           "relative paths below it.")
     for depth in range(len(parts), 0, -1):
         candidate = frames_dir.joinpath(*parts[-depth:])
         if candidate.is_file():
@@ -65,7 +69,9 @@ def associate_sequence(sequence: Sequence, options: AssociationOptions, flow_est
                             flow=flow_estimator if moving else None)
     frames = []
     for frame in sequence.frames:
-        motion = associator.carry(_image(frames_dir, frame.file_name) if frames_dir is not None and moving else None)
+        image = (_image(frames_dir, frame.file_name, sequence.source or sequence.name)
+                 if frames_dir is not None and moving else None)
+        motion = associator.carry(image)
         ids = associator.assign(person_poses(frame), motion)
         persons = [dataclasses.replace(person, track_id=int(track_id))
                    for person, track_id in zip(frame.persons, ids.tolist())]

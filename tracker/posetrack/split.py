@@ -1,9 +1,10 @@
 """A PoseTrack split as the tracker's input: every sequence of an annotation folder, with its images.
 
 `tracker.run --posetrack ANNOTATIONS_DIR --images ROOT` tracks each sequence the folder's ground-truth
-files describe and writes one prediction file per sequence under the ground truth's file name, listing
-the ground truth's images (file names, image ids, `is_labeled`, `nframes`) in its order, which is what
-poseval and the leaderboard pair frames by. Everything is read and checked here, before a model loads.
+files describe (PoseTrack18 `annotations/val/` or PoseTrack21 `posetrack_data/val/`, one layout) and writes one
+prediction file per sequence under the ground truth's file name, listing the ground truth's images (file names,
+image ids, `is_labeled`, `nframes`) in its order, which is what poseval, the PoseTrack21 kit and the leaderboard
+pair frames by. Everything is read and checked here, before a model loads.
 """
 from __future__ import annotations
 
