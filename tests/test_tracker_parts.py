@@ -41,7 +41,7 @@ def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
     (["--set", "runtime.prefetch=-3"], "runtime.prefetch must be at least 1, not -3."),
     (["--set", "runtime.folder_fps=0"], "runtime.folder_fps must be greater than 0, not 0.0."),
     (["--box-thr", "1.5"], "detection.min_box_score (--box-thr) must be between 0 and 1, not 1.5."),
-    (["--set", "output.format=coco"], "output.format (--format) must be one of posetrack18, posetrack17, not 'coco'."),
+    (["--set", "output.format=coco"], "output.format (--format) must be one of posetrack18, posetrack17, posetrack21, not 'coco'."),
     (["--set", "runtime.strid=2"],
      "command line: unknown key runtime.strid; known keys: device, engine, precision, start"),
     (["--set", "runtime"], "override 'runtime' must look like section.key=value."),
