@@ -152,6 +152,7 @@ def worker(name: str) -> dict:
     import detection
     import flow
     from common.runtime import Runtime
+    from detection.protocol import ImageBoxSource
     from pose.estimator import PoseEstimator
     from tracker.config import load_track_config, resolve_config_path
     from tracker.runner import Models, configure_threads, track_video
@@ -176,7 +177,7 @@ def worker(name: str) -> dict:
     rss_at = {}
     total = frames or 5 * loops
 
-    class FixedBoxes:
+    class FixedBoxes(ImageBoxSource):
         """The fixed persons, drifting as in the clip: stand in for the detector's output."""
 
         def boxes(self, frame, image):

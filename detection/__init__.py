@@ -1,7 +1,8 @@
 """Person detection: every backend is a `BoxSource` (`boxes(frame, image) -> (N,5)`), chosen here.
 
 Backends: torchvision COCO detectors by name (`create`), precomputed detections from a JSON file
-(`from_file`), and any object with a matching `boxes` method. torchvision is imported only when a
+(`from_file`), and any object with a matching `boxes` method (`ImageBoxSource` gives it what the tracker's
+runner also asks: binding to a video and a match report). torchvision is imported only when a
 detector is built, so that command lines start fast.
 """
 from __future__ import annotations
@@ -10,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from detection.errors import DetectionError
 from detection.precomputed import PrecomputedDetections, from_file
-from detection.protocol import BoxSource, FrameKey
+from detection.protocol import BoxSource, FrameBoxes, FrameKey, ImageBoxSource, VideoBoxSource
 
 if TYPE_CHECKING:
     from common.weight_files import WeightFile
     from detection.torchvision_detector import TorchvisionDetector
 
-__all__ = ["NAMES", "BoxSource", "DetectionError", "FrameKey", "PrecomputedDetections", "create", "from_file",
-           "weight_file"]
+__all__ = ["NAMES", "BoxSource", "DetectionError", "FrameBoxes", "FrameKey", "ImageBoxSource", "PrecomputedDetections",
+           "VideoBoxSource", "create", "from_file", "weight_file"]
 
 # detector name -> (torchvision builder, its weights enum), both in torchvision.models.detection
 _BACKENDS: dict[str, tuple[str, str]] = {

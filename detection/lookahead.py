@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from detection.protocol import FrameKey
+from detection.protocol import FrameKey, ImageBoxSource
 
 __all__ = ["BatchDetector", "LookAhead"]
 
@@ -37,9 +37,10 @@ class BatchDetector(Protocol):
         ...
 
 
-class LookAhead:
+class LookAhead(ImageBoxSource):
     """A `BoxSource` running `detector` on the frame asked for and the next due ones of the frames `watch`
-    keeps in view (at most `window` ahead), `detector.batch_size` frames per call."""
+    keeps in view (at most `window` ahead), `detector.batch_size` frames per call; like the detector, the
+    same for every video (`ImageBoxSource`)."""
 
     def __init__(self, detector: BatchDetector, every: int = 1, window: int = 8) -> None:
         self.detector = detector

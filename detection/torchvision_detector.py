@@ -11,7 +11,7 @@ from torchvision.models import WeightsEnum
 from common.runtime import Runtime
 from common.torchvision_weights import load_torchvision_weights
 from detection.errors import DetectionError
-from detection.protocol import FrameKey
+from detection.protocol import FrameKey, ImageBoxSource
 from detection.threaded_roi_pool import ThreadedRoIPool
 
 PERSON_LABEL = 1
@@ -41,7 +41,7 @@ def _drop_keypoint_branch(model: nn.Module) -> None:
         roi_heads.keypoint_roi_pool = roi_heads.keypoint_head = roi_heads.keypoint_predictor = None
 
 
-class TorchvisionDetector:
+class TorchvisionDetector(ImageBoxSource):
     """A torchvision COCO detector used for person boxes; see `detect`.
 
     `builder`, `weights_enum`: a torchvision detection builder and its weights enum

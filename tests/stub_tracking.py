@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 import flow
+from detection.protocol import ImageBoxSource
 from pose.skeleton import COCO
 from tracker import runner as track
 from tracker.run import main
@@ -48,7 +49,7 @@ class SlowStubEstimator(StubEstimator):
         return super().estimate(image, boxes)
 
 
-class TwoPeople:
+class TwoPeople(ImageBoxSource):
     """Two boxes per frame, moving right a pixel a frame."""
 
     def boxes(self, frame, image) -> np.ndarray:

@@ -115,3 +115,20 @@ def test_two_people_keep_their_ids_while_they_move():
     assert [entry[100 + 5 * i] for i, entry in enumerate(ids)] == [ids[0][100]] * 6
     assert [entry[400 - 5 * i] for i, entry in enumerate(ids)] == [ids[0][400]] * 6
     assert ids[0][100] != ids[0][400]
+
+
+def test_a_frame_with_too_many_boxes_keeps_the_best_scoring_and_warns_once(caplog):
+    """700 small separate boxes above the score floor: only `detection.max_boxes` (300) reach NMS and the pose
+    network, the best-scoring ones; one warning names the first frame that had more."""
+    cells = [(20 * (cell % 32), 20 * (cell // 32)) for cell in range(700)]
+    crowd = [[x, y, x + 16, y + 16, 0.5 + 0.4 * cell / 700] for cell, (x, y) in enumerate(cells)]
+    estimator = SpreadPoses()
+    step = pipeline(estimator, Boxes([[100, 100, 200, 300, 0.9]], crowd),
+                    flow={"box_min_keypoints": 18}).step  # no propagated boxes: only detections
+    with caplog.at_level("WARNING"):
+        for index in range(3):
+            step(frame(index))
+    assert [len(boxes) for boxes in estimator.calls] == [1, 300, 300]
+    assert estimator.calls[1][:, 4].min() == pytest.approx(0.5 + 0.4 * 400 / 700)  # the 300 best of 700
+    warnings = [record.getMessage() for record in caplog.records if "max_boxes" in record.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("frame 1 has 700 detected boxes"), warnings

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from test_run_errors import one_sentence, stub_models  # tests/test_run_errors.py
 
+from detection.protocol import ImageBoxSource
 from eval.__main__ import main as eval_main
 from eval.posetrack.types import Frame, Sequence
 from eval.posetrack.write import write_posetrack18
@@ -81,7 +82,7 @@ def stubbed(monkeypatch):
         boxes, stop, asked = models.boxes, list(calls.stop), []
         calls.stop.clear()
 
-        class Boxes:
+        class Boxes(ImageBoxSource):
             def boxes(self, frame, image):
                 if stop and len(asked) == stop[0]:
                     raise KeyboardInterrupt

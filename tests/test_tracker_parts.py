@@ -8,6 +8,7 @@ import pytest
 from pose.skeleton import COCO, MPII, POSETRACK18
 from tracker.config import load_track_config
 from tracker.core.association import Associator, greedy_match, pose_areas
+from tracker.core.flow_stage import FlowStage
 from tracker.errors import TrackerError
 from tracker.outputs.joint_angles import joint_angles
 from tracker.outputs.posetrack_file import to_posetrack18
@@ -40,7 +41,8 @@ def test_defaults_are_the_papers_and_presets_and_flags_layer_over_them():
     (["--set", "runtime.prefetch=-3"], "runtime.prefetch must be at least 1, not -3."),
     (["--set", "runtime.folder_fps=0"], "runtime.folder_fps must be greater than 0, not 0.0."),
     (["--box-thr", "1.5"], "detection.min_box_score (--box-thr) must be between 0 and 1, not 1.5."),
-    (["--set", "output.format=coco"], "output.format (--format) must be one of posetrack18, posetrack17, not 'coco'."),
+    (["--set", "output.format=coco"],
+     "output.format (--format) must be one of posetrack18, posetrack17, posetrack21, not 'coco'."),
     (["--set", "runtime.strid=2"],
      "command line: unknown key runtime.strid; known keys: device, engine, precision, start"),
     (["--set", "runtime"], "override 'runtime' must look like section.key=value."),
@@ -96,6 +98,35 @@ def test_tracks_are_compared_through_their_propagated_poses():
     move = lambda poses: poses + shift  # noqa: E731  (flow moved everything 80 px right)
     assert associator.assign((pose + shift)[None], move).tolist() == [0]
     assert associator.assign((pose + 3 * shift)[None]).tolist() == [1]  # without flow it is someone else
+
+
+class CountingFlow:
+    """A uniform flow of (index difference) pixels to the right, counting its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def flow(self, previous, current):
+        self.calls.append((int(previous[0, 0, 0]), int(current[0, 0, 0])))
+        field = np.zeros((4, 4, 2), np.float32)
+        field[..., 0] = current[0, 0, 0] - previous[0, 0, 0]
+        return field
+
+
+def test_the_flow_stage_owns_the_previous_image_and_is_restored_by_its_index():
+    images = {index: np.full((4, 4, 3), index, np.uint8) for index in range(6)}
+    estimator = CountingFlow()
+    stage = FlowStage(estimator)
+    assert stage.motion(0, images[0]) is None  # no previous image yet
+    assert stage.motion(2, images[2], needed=False) is None and estimator.calls == []  # nothing to move
+    pose = np.array([[[1.0, 1.0, 0.9]]], np.float32)
+    assert stage.motion(3, images[3])(pose)[0, 0, 0] == pytest.approx(2.0)  # moved 3 - 2 pixels
+    state = stage.state()
+    assert state.image_index == 3 and type(state).from_data(state.to_data()) == state
+    restored = FlowStage(estimator)
+    restored.restore(state, images.__getitem__)  # the image decoded again by its index
+    assert restored.motion(5, images[5])(pose)[0, 0, 0] == pytest.approx(3.0)
+    assert estimator.calls == [(2, 3), (3, 5)]
 
 
 def test_pose_areas_span_visible_joints():

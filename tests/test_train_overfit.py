@@ -37,6 +37,9 @@ from training.distributed import Process
 from training.trainer import BEST_NAME, Trainer
 from training.validate import validate_coco
 
+# Training to convergence takes minutes on a busy 2-core CPU: the default run leaves it out, CI runs it.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CLIP = "posetrack/data/videos/000001_mpiinew_test"
 FIRST_CLIP_IMAGE_ID = 10000010000  # examples/clip_detections.json: image id of frame 000000.jpg

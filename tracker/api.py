@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tracker.errors import TrackerError
+from tracker.io.naming import SUFFIXES, output_name, output_path
 from tracker.io.video import check_input, expand_inputs
-from tracker.outputs.writers import SUFFIXES, output_name
 from tracker.runner import VideoSummary, track_all
 
 __all__ = ["TrackedVideo", "track_video"]
@@ -43,6 +43,6 @@ def track_video(video: str | os.PathLike, output: str | os.PathLike = "hrtrack_o
     name = output_name(check_input(inputs[0]))
     summary, = track_all(inputs, output, [dict(settings or {})], config_file=None if config is None else str(config),
                          preset=preset, progress=progress, quiet=True)
-    written = {kind: Path(output) / f"{name}.{suffix}" for kind, suffix in SUFFIXES.items()}
+    written = {kind: output_path(Path(output), name, kind) for kind in SUFFIXES}
     found = {kind: path if path.is_file() else None for kind, path in written.items()}
     return TrackedVideo(summary, json=found["json"], csv=found["csv"], video=found["video"])

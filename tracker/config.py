@@ -42,14 +42,15 @@ class PoseOptions:
 
 @dataclass(frozen=True)
 class DetectionOptions:
-    """Person boxes: detector name (or a precomputed file), how often it runs, the score floor, and the box
-    NMS that merges them with the flow-propagated boxes."""
+    """Person boxes: detector name (or a precomputed file), how often it runs, the score floor, the most kept,
+    and the box NMS that merges them with the flow-propagated boxes."""
 
     detector: str
     detections: str | None
     detect_every: int = field(metadata=within(1, note=" (--detect-every)"))
     min_box_score: float = field(metadata=within(0, 1, note=" (--box-thr)"))
     box_nms_iou: float = field(metadata=within(0, 1, note=" (--nms-thr)"))
+    max_boxes: int = field(metadata=within(1))
 
 
 @dataclass(frozen=True)

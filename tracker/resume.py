@@ -1,9 +1,10 @@
 """`--resume`: what an interrupted run leaves so that a later one continues it exactly.
 
-When a video stops early (Ctrl-C, SIGTERM, an error), the outputs hold the frames done and a small
-state file `.NAME.resume.json` beside them holds what the pipeline carries between frames (tracks,
-previous poses and boxes) and the settings that shaped them. A run with `--resume` reads it, checks
-it was made with the same settings, copies the finished frames into its outputs and goes on from
+When a video stops early (Ctrl-C, SIGTERM, an error, a full disk), the outputs hold the frames done and a
+small state file `.NAME.resume.json` beside them holds `ResumeState`: the frames done, what the pipeline
+carries between frames (`PipelineState`: flow stage, tracks, previous poses and boxes), what each output holds
+and the CSV smoother's filters (`OutputsState`), and the settings that shaped them. A run with `--resume` reads
+it, checks it was made with the same settings, copies the finished frames into its outputs and goes on from
 the next frame, so its result equals a run that was never interrupted. A finished run removes it.
 """
 from __future__ import annotations
@@ -12,23 +13,17 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.files import atomic_open
 from common.jsonio import read_json
 from tracker.config import TrackConfig
+from tracker.core.pipeline import PipelineState
 from tracker.errors import TrackerError
+from tracker.io.naming import state_path
+from tracker.outputs.writers import OutputsState
 
-FORMAT = 1
-
-
-def resumable(config: TrackConfig) -> bool:
-    """Whether a run can be resumed exactly: not when the CSV's Kalman smoothing runs (its filters are not saved)."""
-    return not (config.output.smoothing and config.output.csv)
-
-
-def state_path(out_dir: Path, name: str) -> Path:
-    """Where the resume state of the outputs called `name` lives."""
-    return out_dir / f".{name}.resume.json"
+FORMAT = 2
 
 
 def _settings(config: TrackConfig) -> dict:
@@ -39,33 +34,40 @@ def _settings(config: TrackConfig) -> dict:
     return settings
 
 
-@dataclass
-class ResumePoint:
-    """Where an interrupted run stopped: frames in its outputs and the pipeline's state after the last."""
+@dataclass(frozen=True)
+class ResumeState:
+    """Where an interrupted run stopped: frames done, the pipeline's state after the last, what the outputs hold."""
 
     frames: int
-    pipeline: dict
+    pipeline: PipelineState
+    outputs: OutputsState
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for the resume file."""
+        return {"frames": self.frames, "pipeline": self.pipeline.to_data(), "outputs": self.outputs.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], joints: int) -> ResumeState:
+        """The state `to_data` gave, for poses of `joints` joints."""
+        return cls(int(data["frames"]), PipelineState.from_data(data["pipeline"], joints),
+                   OutputsState.from_data(data["outputs"]))
 
 
-def save(out_dir: Path, name: str, frames: int, pipeline_state: dict, config: TrackConfig) -> Path:
-    """Write the state of a run stopped after `frames` frames (atomically); returns its path."""
+def save(out_dir: Path, name: str, state: ResumeState, config: TrackConfig) -> Path:
+    """Write the state of a stopped run (atomically); returns its path."""
     path = state_path(out_dir, name)
     with atomic_open(path, "w", encoding="utf-8") as handle:
-        json.dump({"format": FORMAT, "frames": frames, "settings": _settings(config), "pipeline": pipeline_state},
-                  handle)
+        json.dump({"format": FORMAT, "settings": _settings(config), **state.to_data()}, handle)
     return path
 
 
-def load(out_dir: Path, name: str, config: TrackConfig) -> ResumePoint | None:
+def load(out_dir: Path, name: str, config: TrackConfig, joints: int) -> ResumeState | None:
     """The point to resume the outputs `name` from; None when there is nothing to resume (no state file)."""
     path = state_path(out_dir, name)
-    if not resumable(config):
-        raise TrackerError("--resume cannot continue the Kalman smoothing of the CSV (--smooth); "
-                           "run again without --resume.")
     if not path.exists():
         return None
     data = read_json(path, "resume state", error=TrackerError)
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("frames"), int):
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TrackerError(f"{path} is not a resume state this version wrote; delete it and run without --resume.")
     first, now = data["settings"], _settings(config)
     for section, values in now.items():
@@ -73,7 +75,11 @@ def load(out_dir: Path, name: str, config: TrackConfig) -> ResumePoint | None:
             if first.get(section, {}).get(key) != value:
                 raise TrackerError(f"the run being resumed had {section}.{key} = {first.get(section, {}).get(key)!r}, "
                                    f"this one {value!r}; resume with the same options, or run again without --resume.")
-    return ResumePoint(data["frames"], data["pipeline"])
+    try:
+        return ResumeState.from_data(data, joints)
+    except (KeyError, TypeError, ValueError) as error:
+        raise TrackerError(f"{path} is damaged ({type(error).__name__}: {error}); delete it and run without "
+                           "--resume.") from None
 
 
 def clear(out_dir: Path, name: str) -> None:

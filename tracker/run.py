@@ -178,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
                           resume=resume)
     if args.analyze:
         from tracker.analysis.folder import analyze_run_outputs
+        from tracker.io.naming import output_names
 
-        analyze_run_outputs(args.videos, args.output)
+        analyze_run_outputs(output_names(args.videos), args.output)
     return status
 
 

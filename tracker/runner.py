@@ -6,13 +6,14 @@ drawing run in the main thread between forward passes, and the decoding thread m
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import cv2
 import torch
@@ -21,11 +22,11 @@ from tqdm import tqdm
 import detection
 import flow
 from common.errors import UserError
+from common.jsonio import read_json
 from common.runtime import Runtime, resolve_device
 from common.signals import deferred_signals
 from detection.lookahead import LookAhead
-from detection.precomputed import PrecomputedDetections
-from detection.protocol import BoxSource, FrameKey
+from detection.protocol import BoxSource, FrameKey, VideoBoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
 from pose.estimator import PoseEstimator
@@ -35,9 +36,10 @@ from tracker.config import TrackConfig, load_track_config, resolve_config_path
 from tracker.core.pipeline import Pipeline
 from tracker.core.timing import StageTimer
 from tracker.errors import TrackerError
+from tracker.io.naming import SUFFIXES, output_name, output_path, state_path
 from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs
 from tracker.outputs.render import RenderOptions
-from tracker.outputs.writers import SUFFIXES, VideoOutputs, check_output_dir, output_name
+from tracker.outputs.writers import VideoOutputs, check_output_dir
 from tracker.posetrack.split import SplitSequence
 from tracker.preflight import check_weights, pose_weights, warn_if_busy
 
@@ -48,17 +50,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def configure_threads(requested: int, device: str) -> int:
-    """Set torch's intra-op and OpenCV's thread counts; returns torch's.
-
-    On CPU the automatic choice is every core of this process's share (cores / ranks on this node); when other
-    processes keep those cores busy, one log line suggests fewer.
-    """
+def thread_count(requested: int, device: str) -> int:
+    """The threads a run uses: `requested`, or (0) on CPU every core of this process's share (cores / ranks on
+    this node), 1 beside a GPU."""
     ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     share = max(1, (os.cpu_count() or 1) // ranks_here)
-    threads = requested or (share if device == "cpu" else 1)
+    return requested or (share if device == "cpu" else 1)
+
+
+def configure_threads(requested: int, device: str) -> int:
+    """Set torch's intra-op and OpenCV's thread counts to `thread_count` (their only setting is global: torch's
+    own operations and OpenCV's flow read it); returns it. The networks get the count passed (`build_models`).
+    When other processes keep the cores of the automatic choice busy, one log line suggests fewer."""
+    threads = thread_count(requested, device)
     if not requested and device == "cpu":
-        warn_if_busy(threads, ranks_here)
+        warn_if_busy(threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
     return threads
@@ -90,7 +96,7 @@ def build_models(config: TrackConfig, device: str) -> Models:
     check_weights(config)
     weights = pose_weights(config)
     runtime = Runtime.resolve(device, config.runtime.engine, config.runtime.precision,
-                              torch.get_num_threads(), error=TrackerError)  # the count configure_threads chose
+                              thread_count(config.runtime.threads, device), error=TrackerError)
     estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
                                           batch_size=config.pose.batch_size, runtime=runtime)
     boxes: BoxSource = detections if detections is not None else looking_ahead(detection.create(
@@ -133,26 +139,29 @@ class VideoSummary:
 @dataclass
 class Progress:
     """How far a video got: frames and persons done, what stopped it (None: it ran to the end), and the
-    pipeline's state after the last frame done (for `--resume`)."""
+    state after the last frame done (for `--resume`)."""
 
     frames: int = 0
     persons: int = 0
     stop: BaseException | None = None
     failed_at: int | None = None
-    state: dict | None = None
+    state: resume_state.ResumeState | None = None
 
 
 def process_frames(frames: Iterator[VideoFrame], pipeline: Pipeline, outputs: VideoOutputs, progress: Progress,
                    bar: tqdm) -> None:
-    """Run the pipeline over the frames into the outputs; an interruption or error ends it, noted in `progress`."""
+    """Run the pipeline over the frames into the outputs; an interruption or error ends it, noted in `progress`.
+
+    A frame is recorded with signals held: every output and the resume state take it, or none does."""
     frame = None
     try:
         for frame in frames:
             result = pipeline.step(frame)
-            outputs.add(result)
-            progress.frames += 1
-            progress.persons += len(result.ids)
-            progress.state = pipeline.state()
+            with deferred_signals():
+                outputs.add(result)
+                progress.frames += 1
+                progress.persons += len(result.ids)
+                progress.state = resume_state.ResumeState(outputs.frames, pipeline.state(), outputs.state())
             bar.update(1)
     except KeyboardInterrupt as interruption:
         progress.stop = interruption
@@ -162,26 +171,28 @@ def process_frames(frames: Iterator[VideoFrame], pipeline: Pipeline, outputs: Vi
         bar.close()
 
 
-def video_boxes(boxes: BoxSource, video: Path, sequence: SplitSequence | None = None) -> BoxSource:
+def video_boxes(boxes: BoxSource, video: Path, sequence: SplitSequence | None = None) -> VideoBoxSource:
     """The box source for one video: a detections file bound to it (matched as it says; a PoseTrack sequence's
     image ids and file names first), a detector as it is."""
-    if not isinstance(boxes, PrecomputedDetections):
-        return boxes
     if sequence is None:
         return boxes.for_video(video)
     return boxes.for_video(video, sequence.image_ids, [frame.file_name for frame in sequence.frames])
 
 
-def resume_point(source: VideoSource, config: TrackConfig, out_dir: Path, pipeline: Pipeline
-                 ) -> resume_state.ResumePoint | None:
-    """Restore `pipeline` to where an interrupted run of this video stopped; None when there is none."""
-    point = resume_state.load(out_dir, output_name(source.path), config)
-    if point is None:
-        return None
-    index = point.pipeline["image_index"]
-    pipeline.restore(point.pipeline, source.frame(index).image if index is not None else None)
-    log.info("%s: resuming after the %d frames done", source.path.name, point.frames)
-    return point
+def restore_point(point: resume_state.ResumeState, outputs: VideoOutputs, pipeline: Pipeline,
+                  source: VideoSource) -> None:
+    """Set `pipeline` to go on where `outputs` go on: after the frames done, or from the first frame when an output
+    of the run being resumed was lost (it is written again; the others keep what they hold)."""
+    name = source.path.name
+    if outputs.frames == point.frames:
+        pipeline.restore(point.pipeline, lambda index: source.frame(index).image)
+        log.info("%s: resuming after the %d frames done", name, point.frames)
+    elif outputs.frames == 0:
+        lost = ", ".join(f"{kind} ({why})" for kind, why in point.outputs.lost.items()) or "an output"
+        log.warning("%s: the run being resumed lost its %s; tracking its %d frames done again for it",
+                    name, lost, point.frames)
+    else:
+        raise TrackerError(f"the resume state of {name} does not fit its outputs; run again without --resume.")
 
 
 def open_video(video: str | SplitSequence, config: TrackConfig) -> VideoSource:
@@ -204,65 +215,113 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
     """
     source = open_video(video, config)
     name = output_name(source.path)
-    if resume and not resume_state.state_path(out_dir, name).exists() and any(
-            (out_dir / f"{name}.{suffix}").exists() for suffix in SUFFIXES.values()):
+    resumable = not source.streaming  # a stream cannot go back to a frame
+    if resume and resumable and not state_path(out_dir, name).exists() and any(
+            output_path(out_dir, name, kind).exists() for kind in SUFFIXES):
         source.close()
+        check_complete(out_dir, name, len(source.indices))
         return VideoSummary(source.path.name, 0, 0, 0, 0.0, {}, False, skipped=True)
     sequence = video if isinstance(video, SplitSequence) else None
     timer = StageTimer()
     boxes = video_boxes(models.boxes, source.path, sequence)
     pipeline = Pipeline(models.estimator, boxes, models.flow, config, timer)
-    point = resume_point(source, config, out_dir, pipeline) if resume else None
-    earlier = point.frames if point else 0
-    resumable = resume_state.resumable(config) and not source.streaming  # a stream cannot go back to a frame
-    done = Progress(state=point.pipeline if point else None)
-    if not earlier:
+    keypoint_set = models.estimator.keypoint_set
+    point = resume_state.load(out_dir, name, config, keypoint_set.num_joints) if resume and resumable else None
+    done = Progress(state=point)
+    if point is None:
         log_replaced(out_dir, name, config)
     start = time.perf_counter()
+    outputs = VideoOutputs(out_dir, source.path, source.info, keypoint_set, config.output,
+                           keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
+                           timer=timer, render=render, resume=point.outputs if point else None,
+                           resume_frames=point.frames if point else 0, sequence=sequence)
     try:
-        with VideoOutputs(out_dir, source.path, source.info, models.estimator.keypoint_set, config.output,
-                          keypoint_threshold=config.poses.keypoint_threshold, max_age=config.association.max_age,
-                          timer=timer, render=render, resume_frames=earlier, sequence=sequence) as outputs:
-            bar = tqdm(total=None if source.streaming else len(source.indices), initial=earlier,  # a stream: frames/s
+        with outputs:
+            if point is not None:
+                restore_point(point, outputs, pipeline, source)
+            begin = outputs.frames
+            bar = tqdm(total=None if source.streaming else len(source.indices), initial=begin,  # a stream: frames/s
                        desc=source.path.name, unit="frame", disable=not progress)
-            frames = source.frames_from(earlier)
+            frames = source.frames_from(begin)
             if isinstance(boxes, LookAhead):  # the detector sees the frames due next
                 frames = boxes.watch(frames, lambda frame: (FrameKey(frame.index, frame.name), frame.image))
             process_frames(frames, pipeline, outputs, done, bar)
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
-            with deferred_signals():
-                if done.stop is None or not resumable or done.state is None:
-                    resume_state.clear(out_dir, outputs.name)
-                else:
-                    resume_state.save(out_dir, outputs.name, outputs.frames, done.state, config)
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete
         done.stop = done.stop or late
-    report = getattr(boxes, "report_matches", None)
-    if report is not None:  # precomputed detections: how many frames they matched
-        report()
+    finish_state(out_dir, name, config, done, outputs, resumable)
+    boxes.report_matches()
     stages = {"decode": source.decode_seconds, **timer.seconds}
     summary = VideoSummary(source.path.name, done.frames, done.persons, pipeline.tracks_started(),
                            time.perf_counter() - start, stages, isinstance(done.stop, KeyboardInterrupt))
     if done.stop is not None:
-        raise_stop(done, summary, source, out_dir, earlier + done.frames, resumable)
+        raise_stop(done, summary, source, out_dir, outputs, resumable)
+    if outputs.lost:
+        raise TrackerError(f"{source.path.name}: could not write {lost_outputs(outputs)}; the other outputs in "
+                           f"{out_dir} are complete, and --resume writes the rest once there is room.")
     return summary
+
+
+def check_complete(out_dir: Path, name: str, frames: int) -> None:
+    """Refuse to take outputs without a resume state beside them for finished when the JSON or the video holds
+    fewer than the `frames` the run tracks (an interrupted run whose state was removed, or a version without one)."""
+    found = {}
+    if output_path(out_dir, name, "json").is_file():
+        data = read_json(output_path(out_dir, name, "json"), "PoseTrack file", error=TrackerError)
+        entries = data.get("images", data.get("annolist")) if isinstance(data, dict) else None
+        found["json"] = len(entries) if isinstance(entries, list) else -1
+    if output_path(out_dir, name, "video").is_file():
+        reader = cv2.VideoCapture(str(output_path(out_dir, name, "video")))
+        found["video"] = int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) if reader.isOpened() else -1
+        reader.release()
+    partial = [f"{output_path(out_dir, name, kind).name} holds {count} of its {frames} frames"
+               for kind, count in found.items() if count != frames]
+    if partial:
+        raise TrackerError(f"{'; '.join(partial)}, and no resume state is beside it ({state_path(out_dir, name).name}),"
+                           " so the run cannot be continued; run again without --resume.")
 
 
 def log_replaced(out_dir: Path, name: str, config: TrackConfig) -> None:
     """Say which outputs of an earlier run in `out_dir` this run replaces (`--resume` would continue them)."""
-    earlier = [path.name for kind, suffix in SUFFIXES.items()
-               if getattr(config.output, kind) and (path := out_dir / f"{name}.{suffix}").exists()]
+    earlier = [path.name for kind in SUFFIXES
+               if getattr(config.output, kind) and (path := output_path(out_dir, name, kind)).exists()]
     if earlier:
         log.info("%s: replacing the earlier outputs %s in %s", name, ", ".join(earlier), out_dir)
 
 
-def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, kept_frames: int,
+def finish_state(out_dir: Path, name: str, config: TrackConfig, done: Progress, outputs: VideoOutputs,
+                 resumable: bool) -> None:
+    """Save the resume state of a video stopped early, or whose outputs were not all written; remove it when the
+    outputs are complete. When nothing was kept this time, a state an earlier run left stays as it was."""
+    with deferred_signals():
+        if done.stop is None and not outputs.lost:
+            resume_state.clear(out_dir, name)
+        elif resumable and outputs.frames and done.state is not None:
+            held = {kind: counts for kind, counts in done.state.outputs.held.items() if kind not in outputs.lost}
+            earlier = {kind: why for kind, why in done.state.outputs.lost.items() if kind not in held}
+            kept = dataclasses.replace(done.state.outputs, held=held, lost={**earlier, **outputs.lost})
+            try:
+                resume_state.save(out_dir, name, dataclasses.replace(done.state, outputs=kept), config)
+            except OSError as error:
+                raise TrackerError(f"{name}: the resume state could not be written into {out_dir} "
+                                   f"({error.strerror}); run again without --resume.") from None
+
+
+def lost_outputs(outputs: VideoOutputs) -> str:
+    """The outputs that could not be written, and why."""
+    return ", ".join(f"{outputs.paths[kind].name} ({why.rstrip('.')})" for kind, why in outputs.lost.items())
+
+
+def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_dir: Path, outputs: VideoOutputs,
                resumable: bool) -> None:
     """Raise what stopped the video again, saying what its outputs hold and how to go on."""
-    kept = (f"the outputs in {out_dir} hold the {kept_frames} frames done" + (" (--resume continues)" if resumable
-                                                                               else "") if kept_frames
+    kept = (f"the outputs in {out_dir} hold the {outputs.frames} frames done" if outputs.frames
             else "no frame was done")
+    if outputs.frames and outputs.lost:
+        kept += f", but not {lost_outputs(outputs)}"
+    if outputs.frames and resumable:
+        kept += " (--resume continues)"
     if isinstance(done.stop, KeyboardInterrupt):
         raise type(done.stop)(f"{summary.line()}; {kept}") from None
     error = done.stop
@@ -271,7 +330,8 @@ def raise_stop(done: Progress, summary: VideoSummary, source: VideoSource, out_d
     raise TrackerError(f"{source.path.name}: {where} failed ({reason.rstrip('.')}); {kept}.") from error
 
 
-def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
+def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike,
+              overrides: list[Mapping[str, Mapping[str, Any]]], *,
               config_file: str | None = None, preset: str | None = None, progress: bool = False,
               quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> list[VideoSummary]:
     """Track every input of this rank (videos as the command line names them, or the sequences of a PoseTrack
@@ -302,7 +362,8 @@ def track_all(videos: list[str] | list[SplitSequence], output: str | os.PathLike
     return summaries
 
 
-def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike, overrides: list[Mapping], *,
+def track_videos(videos: list[str] | list[SplitSequence], output: str | os.PathLike,
+                 overrides: list[Mapping[str, Mapping[str, Any]]], *,
                  config_file: str | None = None, preset: str | None = None, progress: bool = False,
                  quiet: bool = False, render: RenderOptions | None = None, resume: bool = False) -> int:
     """`track_all` for the command line: ends with the folder the results are in; returns the exit status."""

@@ -52,7 +52,9 @@ class SequenceWriter:
 
     Entries go to anonymous spool files beside the target (unlinked at once, so even a killed
     process leaves nothing behind); `close` joins them into the target atomically, with the bytes
-    `json.dump` would give for the whole sequence. Use as a context manager: leaving with an
+    `json.dump` would give for the whole sequence. A frame is spooled whole or, when a write fails (a
+    full disk), not at all: the spools are cut back, and the frames before it can still be joined.
+    Use as a context manager: leaving with an
     exception writes nothing. `nframes` (PoseTrack 2018) is the video's frame count when given (a strided
     run adds fewer frames than the video has), else the number of frames added.
     """
@@ -67,29 +69,45 @@ class SequenceWriter:
         self.nframes = nframes
         self._annotations = 0
         self._cleaner = _Cleaner(name)
-        self._entries: IO[str] | None = None  # images (2018) or annolist entries (2017), one JSON a line
-        self._persons: IO[str] | None = None  # annotations (2018), one JSON a line
+        self._entries: IO[bytes] | None = None  # images (2018) or annolist entries (2017), one JSON a line
+        self._persons: IO[bytes] | None = None  # annotations (2018), one JSON a line
+        self._before_last: tuple[list[int], int] | None = None  # spool sizes and annotations before the last frame
 
     def __enter__(self) -> SequenceWriter:
-        self._entries = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
+        self._entries = tempfile.TemporaryFile("w+b", buffering=0, dir=self.path.parent)
         if self.layout != "posetrack17":
-            self._persons = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.path.parent)
+            self._persons = tempfile.TemporaryFile("w+b", buffering=0, dir=self.path.parent)
         return self
 
     def add(self, frame: Frame) -> None:
-        """Spool one frame: its image entry and its persons."""
+        """Spool one frame, its image entry and its persons, whole or (raising the OSError) not at all."""
         if self.layout != "posetrack17":
             image_id = _image_id(frame, self.frames)
-            self._line(self._entries, _image_entry(frame, image_id, self._cleaner))
             for person in frame.persons:
                 if self.layout == "posetrack21" and (person.track_id is None or person.track_id < 0):
                     raise EvalError(f"{self.path.name}: frame {frame.file_name} has a person without a non-negative "
                                     "track_id, which the PoseTrack21 kit needs.")
-                self._line(self._persons, _annotation(person, self._annotations, image_id, self._cleaner))
-                self._annotations += 1
+            annotations = [_annotation(person, self._annotations + number, image_id, self._cleaner)
+                           for number, person in enumerate(frame.persons)]
+            self._spool([_image_entry(frame, image_id, self._cleaner)], annotations)
         else:
-            self._line(self._entries, _annolist_entry(frame, self.frames, self._cleaner))
+            self._spool([_annolist_entry(frame, self.frames, self._cleaner)], [])
         self.frames += 1
+
+    def spooled_bytes(self) -> int:
+        """Bytes spooled so far: about what joining them into the file will take on disk."""
+        return sum(os.fstat(spool.fileno()).st_size for spool in (self._entries, self._persons) if spool is not None)
+
+    def drop_last(self) -> None:
+        """Take back the frame `add` spooled last (another output could not write it)."""
+        if self._before_last is None:
+            raise ValueError("drop_last takes back one frame that add spooled")
+        marks, self._annotations = self._before_last
+        for spool, mark in zip((self._entries, self._persons), marks):
+            if spool is not None:
+                spool.truncate(mark)
+        self.frames -= 1
+        self._before_last = None
 
     def add_written(self, path: str | os.PathLike) -> int:
         """Spool every frame of a file this writer wrote before (same layout), unchanged; returns how many.
@@ -102,18 +120,29 @@ class SequenceWriter:
             raise EvalError(f"{path} is not a {self.layout} file of this writer (no {key!r} list).")
         for entry in data[key]:
             entry.pop("nframes", None)
-            self._line(self._entries, entry)
-        for annotation in data.get("annotations", []) if self.layout != "posetrack17" else []:
-            self._line(self._persons, annotation)
-            self._annotations += 1
+        self._spool(data[key], data.get("annotations", []) if self.layout != "posetrack17" else [])
+        self._before_last = None
         self.frames += len(data[key])
         return len(data[key])
 
-    @staticmethod
-    def _line(spool: IO[str] | None, entry: dict[str, Any]) -> None:
-        spool = _opened(spool)
-        spool.write(json.dumps(entry, allow_nan=False))
-        spool.write("\n")
+    def _spool(self, entries: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> None:
+        """Append entries and annotations, one JSON a line, all of them or (raising the OSError) none."""
+        spools = [(_opened(self._entries), entries)]
+        if self._persons is not None:
+            spools.append((self._persons, annotations))
+        marks = [spool.seek(0, os.SEEK_END) for spool, _ in spools]
+        try:
+            for spool, items in spools:
+                if items:
+                    view = memoryview("".join(json.dumps(item, allow_nan=False) + "\n" for item in items).encode())
+                    while view:
+                        view = view[spool.write(view) or 0:]
+        except OSError:
+            for (spool, _), mark in zip(spools, marks):
+                spool.truncate(mark)
+            raise
+        self._before_last = (marks, self._annotations)
+        self._annotations += len(annotations)
 
     def __exit__(self, kind, error, trace) -> None:
         try:
@@ -142,19 +171,20 @@ class SequenceWriter:
             handle.write("}")
 
     @staticmethod
-    def _copy_list(spool: IO[str] | None, handle: IO[str], edit=None) -> None:
+    def _copy_list(spool: IO[bytes] | None, handle: IO[str], edit=None) -> None:
         """Write the spooled lines as one JSON list, separated as json.dump separates items."""
         spool = _opened(spool)
         spool.seek(0)
         handle.write("[")
-        for number, line in enumerate(spool):
-            if number:
-                handle.write(", ")
-            handle.write(edit(line) if edit else line.rstrip("\n"))
+        with open(spool.fileno(), encoding="utf-8", closefd=False) as lines:
+            for number, line in enumerate(lines):
+                if number:
+                    handle.write(", ")
+                handle.write(edit(line) if edit else line.rstrip("\n"))
         handle.write("]")
 
 
-def _opened(spool: IO[str] | None) -> IO[str]:
+def _opened(spool: IO[bytes] | None) -> IO[bytes]:
     if spool is None:
         raise RuntimeError("a SequenceWriter is used outside its `with` block.")
     return spool

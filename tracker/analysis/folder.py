@@ -101,13 +101,13 @@ def analyze(json_path: Path, out_dir: Path, options: AnalyzeOptions) -> Analysis
     return result
 
 
-def analyze_run_outputs(videos: list[str], output: str | Path) -> None:
-    """`tracker.run --analyze`: the default analysis of each of this rank's videos' NAME.json in `output`."""
-    from tracker.outputs.writers import output_name
+def analyze_run_outputs(names: list[str], output: str | Path) -> None:
+    """`tracker.run --analyze`: the default analysis of each of this rank's outputs (`names`, as
+    `tracker.io.naming.output_names` gives them) from NAME.json in `output`."""
     from tracker.runner import my_share
 
-    for video in my_share(videos):
-        json_path = Path(output) / f"{output_name(Path(video))}.json"
+    for name in my_share(names):
+        json_path = Path(output) / f"{name}.json"
         if not json_path.is_file():
             raise TrackerError(f"--analyze needs {json_path.name}, which this run did not write; "
                                "keep the JSON output on.")

@@ -1,22 +1,19 @@
 """Greedy OKS association of a frame's poses with the live tracks (FlowTrack, Xiao et al. 2018).
 
-Each track's pose has been carried into this frame by optical flow (`TrackSet.propagate`), so a
+Each track's pose is carried into this frame by the flow stage's `Motion` (`TrackSet.propagate`), so a
 track last seen Q frames ago is compared through its pose propagated over those Q frames.
 Similarity is OKS (`pose.oks.oks_matrix`); pairs are taken greedily in order of similarity, and
 only pairs above the threshold match.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from flow.propagate import move_poses
-from flow.protocol import FlowEstimator
 from pose.boxes import joint_extents
 from pose.oks import oks_matrix
+from tracker.core.flow_stage import Motion
 from tracker.core.timing import StageTimer
-from tracker.core.tracks import TrackSet
+from tracker.core.tracks import TrackSet, TrackSetState
 
 
 def pose_areas(poses: np.ndarray, keypoint_threshold: float) -> np.ndarray:
@@ -51,40 +48,21 @@ def greedy_match(similarity: np.ndarray, threshold: float) -> list[tuple[int, in
     return pairs
 
 
-Motion = Callable[[np.ndarray], np.ndarray]
-"""Carries (N,K,3) poses of the previous frame into the current one (a flow field, applied)."""
-
-
 class Associator:
-    """Gives each frame's poses track ids, carrying the tracks from frame to frame by optical flow.
+    """Gives each frame's poses track ids: OKS matching against the live tracks, which it owns.
 
-    The per-frame step of both `tracker.run` and `tracker.associate`: `carry(image)` computes the flow
-    from the previous frame (when there are tracks to move) and returns it as a `Motion`; `assign(poses,
-    motion)` moves the tracks by it and matches. `flow` None means zero motion. `sigmas` are the OKS
-    sigmas of the poses' keypoint set (`pose.skeleton`).
+    The association step of both `tracker.run` and `tracker.associate`; the motion that carries the tracks
+    into each frame comes from the flow stage (`tracker.core.flow_stage`). `sigmas` are the OKS sigmas of the
+    poses' keypoint set (`pose.skeleton`).
     """
 
     def __init__(self, sigmas: np.ndarray, *, oks_threshold: float, keypoint_threshold: float, max_age: int,
-                 flow: FlowEstimator | None = None, timer: StageTimer | None = None):
+                 timer: StageTimer | None = None):
         self.sigmas = np.asarray(sigmas, np.float64)
         self.oks_threshold = oks_threshold
         self.keypoint_threshold = keypoint_threshold
-        self.flow = flow
         self.timer = timer or StageTimer()
         self._tracks = TrackSet(max_age, keypoint_threshold)
-        self._previous_image: np.ndarray | None = None
-
-    def carry(self, image: np.ndarray | None) -> Motion | None:
-        """The motion from the previous image to `image`, or None (no flow, no previous image, no tracks).
-
-        `image` becomes the previous image of the next call.
-        """
-        previous, self._previous_image = self._previous_image, image
-        if self.flow is None or previous is None or image is None or not self._tracks.live:
-            return None
-        with self.timer("flow"):
-            field = self.flow.flow(previous, image)
-        return lambda poses: move_poses(poses, field)
 
     def assign(self, poses: np.ndarray, motion: Motion | None = None) -> np.ndarray:
         """Track ids (N,) int64 for this frame's poses (N,K,3); `motion` carries the tracks here first."""
@@ -100,14 +78,13 @@ class Associator:
                 matches = greedy_match(similarity, self.oks_threshold)
             return self._tracks.update(np.asarray(poses, np.float32), matches)
 
-    def state(self) -> dict:
-        """The tracks as plain data, for `--resume` (the previous image is decoded again from the video)."""
+    def state(self) -> TrackSetState:
+        """The tracks as they are now, for `--resume`."""
         return self._tracks.state()
 
-    def restore(self, state: dict, previous_image: np.ndarray | None) -> None:
-        """Continue from `state()`, with the image of the last frame processed before it."""
+    def restore(self, state: TrackSetState) -> None:
+        """Continue from `state()`."""
         self._tracks.restore(state)
-        self._previous_image = previous_image
 
     def live_tracks(self) -> int:
         """How many tracks are alive (seen within the last `max_age` frames)."""

@@ -1,27 +1,32 @@
 """The per-frame step: detect, propagate by flow, merge boxes, estimate poses, filter, associate.
 
 `Pipeline` holds only what must live between frames of one video: the previous frame's poses and
-the boxes they were estimated in (they become this frame's propagated boxes), and the `Associator`
-(tracks and the previous image). The tracks keep each person's last matched pose, carried over the
-frames it went unseen, which is other data than the previous frame's poses. Models come in from
-outside through their protocols (`tracker.run` builds them), so tests and benchmarks hand in stubs.
+the boxes they were estimated in (they become this frame's propagated boxes), the flow stage (the
+previous image) and the `Associator` (the tracks). The tracks keep each person's last matched pose,
+carried over the frames it went unseen, which is other data than the previous frame's poses. All of it
+is `PipelineState` for `--resume`, each part restored by the object that owns it. Models come in from
+outside through their protocols (`tracker.runner` builds them), so tests and benchmarks hand in stubs.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from detection.protocol import BoxSource, FrameKey
+from detection.protocol import FrameBoxes, FrameKey
 from flow.protocol import FlowEstimator
 from pose.boxes import MIN_BOX_SIDE, bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
 from tracker.config import TrackConfig
-from tracker.core.association import Associator, Motion
+from tracker.core.association import Associator
+from tracker.core.flow_stage import FlowStage, FlowState, Motion
 from tracker.core.timing import StageTimer
+from tracker.core.tracks import TrackSetState
 from tracker.io.video import VideoFrame
 
 log = logging.getLogger(__name__)
@@ -42,10 +47,39 @@ class FrameResult:
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class PipelineState:
+    """What lives between frames after a frame is done: frames processed, the warnings given once, the frame's
+    poses (N,K,3) and boxes (N,5) float32, the flow stage's and the tracks' state."""
+
+    processed: int
+    warned_outside: bool
+    warned_crowded: bool
+    previous_poses: np.ndarray
+    previous_boxes: np.ndarray
+    flow: FlowState
+    tracks: TrackSetState
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for the resume file."""
+        return {"processed": self.processed, "warned_outside": self.warned_outside,
+                "warned_crowded": self.warned_crowded, "previous_poses": self.previous_poses.tolist(),
+                "previous_boxes": self.previous_boxes.tolist(), "flow": self.flow.to_data(),
+                "tracks": self.tracks.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], joints: int) -> PipelineState:
+        """The state `to_data` gave, for poses of `joints` joints."""
+        return cls(int(data["processed"]), bool(data["warned_outside"]), bool(data["warned_crowded"]),
+                   np.asarray(data["previous_poses"], np.float32).reshape(-1, joints, 3),
+                   np.asarray(data["previous_boxes"], np.float32).reshape(-1, 5),
+                   FlowState.from_data(data["flow"]), TrackSetState.from_data(data["tracks"], joints))
+
+
 class Pipeline:
     """Tracks poses through the frames of one video; call `step` per frame, in order."""
 
-    def __init__(self, estimator: PoseModel, boxes: BoxSource, flow: FlowEstimator, config: TrackConfig,
+    def __init__(self, estimator: PoseModel, boxes: FrameBoxes, flow: FlowEstimator, config: TrackConfig,
                  timer: StageTimer | None = None):
         self.estimator = estimator
         self.box_source = boxes
@@ -55,28 +89,26 @@ class Pipeline:
         association = config.association
         self.associator = Associator(self.keypoint_set.sigmas, oks_threshold=association.oks_threshold,
                                      keypoint_threshold=association.keypoint_threshold,
-                                     max_age=association.max_age, flow=flow, timer=self.timer)
+                                     max_age=association.max_age, timer=self.timer)
+        self.flow_stage = FlowStage(flow, self.timer)
         self._previous_poses = np.zeros((0, self.keypoint_set.num_joints, 3), np.float32)
         self._previous_boxes = np.zeros((0, 5), np.float32)
         self._processed = 0
         self._warned_outside = False
-        self._image_index: int | None = None  # the frame whose image the flow starts from next
+        self._warned_crowded = False
 
-    def state(self) -> dict:
-        """What lives between frames, as plain data (lists, numbers), so `--resume` can go on exactly here."""
-        return {"processed": self._processed, "warned_outside": self._warned_outside,
-                "image_index": self._image_index, "previous_poses": self._previous_poses.tolist(),
-                "previous_boxes": self._previous_boxes.tolist(), "tracks": self.associator.state()}
+    def state(self) -> PipelineState:
+        """What lives between frames now, so `--resume` can go on exactly here."""
+        return PipelineState(self._processed, self._warned_outside, self._warned_crowded, self._previous_poses,
+                             self._previous_boxes, self.flow_stage.state(), self.associator.state())
 
-    def restore(self, state: dict, previous_image: np.ndarray | None) -> None:
-        """Continue from `state()`; `previous_image` is the image of frame `state["image_index"]`."""
-        joints = self.keypoint_set.num_joints
-        self._processed = int(state["processed"])
-        self._warned_outside = bool(state["warned_outside"])
-        self._image_index = state["image_index"]
-        self._previous_poses = np.asarray(state["previous_poses"], np.float32).reshape(-1, joints, 3)
-        self._previous_boxes = np.asarray(state["previous_boxes"], np.float32).reshape(-1, 5)
-        self.associator.restore(state["tracks"], previous_image)
+    def restore(self, state: PipelineState, image_of: Callable[[int], np.ndarray | None]) -> None:
+        """Continue from `state()`; `image_of(index)` decodes a frame of the video again (the flow's start)."""
+        self._processed = state.processed
+        self._warned_outside, self._warned_crowded = state.warned_outside, state.warned_crowded
+        self._previous_poses, self._previous_boxes = state.previous_poses, state.previous_boxes
+        self.flow_stage.restore(state.flow, image_of)
+        self.associator.restore(state.tracks)
 
     def tracks_started(self) -> int:
         """How many tracks this video has started so far."""
@@ -89,8 +121,7 @@ class Pipeline:
                                np.zeros(0, np.int64), None, frame.name)
         image = frame.image
         detected = self._detect(frame, image)
-        motion = self.associator.carry(image)
-        self._image_index = frame.index
+        motion = self.flow_stage.motion(frame.index, image, needed=self.associator.live_tracks() > 0)
         propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
             boxes, _ = merge_boxes(detected, propagated, self.config.detection.box_nms_iou)
@@ -111,11 +142,26 @@ class Pipeline:
         with self.timer("detect"):
             key = FrameKey(frame.index, frame.name)
             detected = np.asarray(self.box_source.boxes(key, image), np.float32).reshape(-1, 5)
-        detected = detected[detected[:, 4] >= self.config.detection.min_box_score]
+        detected = self._at_most(detected[detected[:, 4] >= self.config.detection.min_box_score], frame.index)
         height, width = image.shape[:2]
         clipped, kept = clip_boxes(detected, width, height)
         self._warn_outside(detected, clipped, kept, frame.index, width, height)
         return clipped
+
+    def _at_most(self, boxes: np.ndarray, index: int) -> np.ndarray:
+        """The `detection.max_boxes` best-scoring boxes (all when fewer), in their order; warns once per video.
+
+        A real frame has far fewer persons; a runaway detector or a broken detections file would otherwise
+        make every later stage (NMS, pose crops, OKS) grow with the square of the box count."""
+        limit = self.config.detection.max_boxes
+        if len(boxes) <= limit:
+            return boxes
+        if not self._warned_crowded:
+            log.warning("frame %d has %d detected boxes above the score floor; only the %d best-scoring are kept "
+                        "in it and in every later frame with more (detection.max_boxes)", index, len(boxes), limit)
+            self._warned_crowded = True
+        kept = np.sort(np.argsort(-boxes[:, 4], kind="stable")[:limit])
+        return boxes[kept]
 
     def _warn_outside(self, boxes: np.ndarray, clipped: np.ndarray, kept: np.ndarray, index: int,
                       width: int, height: int) -> None:

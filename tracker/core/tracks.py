@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,29 @@ class Track:
     id: int
     pose: np.ndarray
     unseen: int = 0
+
+
+@dataclass(frozen=True)
+class TrackSetState:
+    """The live tracks (ids, poses (T,K,3) float32, frames unseen) and the next id, for `--resume`."""
+
+    next_id: int
+    ids: tuple[int, ...]
+    poses: np.ndarray
+    unseen: tuple[int, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for the resume file; float32 poses survive the round trip through JSON exactly."""
+        return {"next_id": self.next_id, "live": [{"id": track_id, "pose": pose.tolist(), "unseen": unseen}
+                                                  for track_id, pose, unseen in zip(self.ids, self.poses, self.unseen)]}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], joints: int) -> TrackSetState:
+        """The state `to_data` gave, for poses of `joints` joints."""
+        live = data["live"]
+        return cls(int(data["next_id"]), tuple(int(track["id"]) for track in live),
+                   np.asarray([track["pose"] for track in live], np.float32).reshape(-1, joints, 3),
+                   tuple(int(track["unseen"]) for track in live))
 
 
 class TrackSet:
@@ -74,13 +98,14 @@ class TrackSet:
             self.next_id += 1
         return ids
 
-    def state(self) -> dict:
-        """The live tracks and the next id as plain data (lists and numbers), for `--resume`."""
-        return {"next_id": self.next_id,
-                "live": [{"id": track.id, "pose": track.pose.tolist(), "unseen": track.unseen} for track in self.live]}
+    def state(self) -> TrackSetState:
+        """The live tracks and the next id, as they are now."""
+        poses = np.array([track.pose for track in self.live], np.float32)
+        return TrackSetState(self.next_id, tuple(track.id for track in self.live), poses,
+                             tuple(track.unseen for track in self.live))
 
-    def restore(self, state: dict) -> None:
-        """Continue from `state()`; float32 poses survive the round trip through JSON exactly."""
-        self.next_id = int(state["next_id"])
-        self.live = [Track(int(track["id"]), np.asarray(track["pose"], np.float32), int(track["unseen"]))
-                     for track in state["live"]]
+    def restore(self, state: TrackSetState) -> None:
+        """Continue from `state()`."""
+        self.next_id = state.next_id
+        self.live = [Track(track_id, pose.copy(), unseen)
+                     for track_id, pose, unseen in zip(state.ids, state.poses, state.unseen)]

@@ -10,6 +10,7 @@ from eval.posetrack.types import Frame, Person
 from eval.posetrack.write import SequenceWriter
 from pose.skeleton import POSETRACK18, KeypointSet, coco_to_posetrack18
 from tracker.core.pipeline import FrameResult
+from tracker.core.timing import StageTimer
 from tracker.errors import TrackerError
 
 
@@ -56,10 +57,15 @@ class PoseTrackOutput:
     """Writes `path` frame by frame (eval.posetrack.write.SequenceWriter) with `frame_persons`; `nframes`
     is the video's frame count (None: the frames added). `listed`: a ground truth's frames, one per frame
     index, whose file names, image ids, frame ids, `is_labeled` and sizes the entries take (a PoseTrack
-    split run). It appears under its name when the block ends without an error."""
+    split run). It appears under its name when the block ends without an error; a frame whose write fails
+    leaves nothing of itself."""
+
+    unit = "frames"
+    rolls_back = True
 
     def __init__(self, path: Path, source: Path, name: str, keypoint_set: KeypointSet, *, kpt_thr: float,
-                 layout: str, width: int, height: int, nframes: int | None = None, listed: list[Frame] | None = None):
+                 layout: str, width: int, height: int, nframes: int | None = None, listed: list[Frame] | None = None,
+                 timer: StageTimer | None = None):
         to_posetrack18(np.zeros((0, keypoint_set.num_joints, 3), np.float32), keypoint_set)  # fail before work
         self.path = path
         self.source = source
@@ -67,6 +73,7 @@ class PoseTrackOutput:
         self.kpt_thr = kpt_thr
         self.size = (width, height)
         self.listed = listed
+        self.timer = timer or StageTimer()
         self._writer = SequenceWriter(path, name, layout=layout, nframes=nframes)
 
     def __enter__(self) -> PoseTrackOutput:
@@ -77,16 +84,29 @@ class PoseTrackOutput:
         """Start with the frames an interrupted earlier run wrote to `path`; returns how many."""
         return self._writer.add_written(path)
 
+    def held(self) -> int:
+        """Frames spooled so far."""
+        return self._writer.frames
+
+    def drop_last(self) -> None:
+        """Take back the frame `add` spooled last (another output could not write it)."""
+        self._writer.drop_last()
+
+    def room_needed(self) -> int:
+        """Bytes finishing takes on disk: the spooled frames are joined into a new file."""
+        return self._writer.spooled_bytes()
+
     def add(self, result: FrameResult) -> None:
         """Spool one frame's persons."""
-        persons = frame_persons(result, self.keypoint_set, self.kpt_thr)
-        if self.listed is not None:
-            self._writer.add(replace(self.listed[result.index], persons=persons))
-            return
-        # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
-        self._writer.add(Frame(file_name=frame_file_name(self.source, result.index, result.name), image_id=None,
-                               persons=persons, ignore_regions=[], is_labeled=True,
-                               width=self.size[0], height=self.size[1]))
+        with self.timer("write"):
+            persons = frame_persons(result, self.keypoint_set, self.kpt_thr)
+            if self.listed is not None:
+                self._writer.add(replace(self.listed[result.index], persons=persons))
+                return
+            # image_id None: the writer numbers frames by PoseTrack's scheme where the name allows.
+            self._writer.add(Frame(file_name=frame_file_name(self.source, result.index, result.name), image_id=None,
+                                   persons=persons, ignore_regions=[], is_labeled=True,
+                                   width=self.size[0], height=self.size[1]))
 
     def __exit__(self, kind, error, trace) -> None:
         self._writer.__exit__(kind, error, trace)

@@ -3,11 +3,36 @@
 One constant-velocity Kalman filter per track over all K joints (state: x, y, vx, vy per joint,
 pixels and pixels per frame). A joint whose score is at or below the threshold is not measured in
 that frame: the filter only predicts it. Filtering is causal (no look-ahead), so memory is flat.
+The filters' means and covariances are `SmootherState`, so `--resume` goes on with them exactly.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from filterpy.kalman import KalmanFilter
+
+
+@dataclass(frozen=True)
+class SmootherState:
+    """The frames seen and, per live track id: its filter's mean (4K,1), covariance (4K,4K) and last frame."""
+
+    frame: int
+    filters: dict[int, tuple[np.ndarray, np.ndarray, int]]
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data for the resume file (float64 survives JSON exactly)."""
+        return {"frame": self.frame,
+                "filters": [{"id": track_id, "x": x.ravel().tolist(), "P": p.tolist(), "last": last}
+                            for track_id, (x, p, last) in self.filters.items()]}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SmootherState:
+        """The state `to_data` gave."""
+        return cls(int(data["frame"]), {int(item["id"]): (np.asarray(item["x"], np.float64)[:, None],
+                                                          np.asarray(item["P"], np.float64), int(item["last"]))
+                                        for item in data["filters"]})
 
 
 class _TrackFilter:
@@ -46,6 +71,20 @@ class PoseSmoother:
         self.max_age = max_age
         self._filters: dict[int, tuple[_TrackFilter, int]] = {}
         self._frame = 0
+
+    def state(self) -> SmootherState:
+        """The filters as they are now (copies)."""
+        return SmootherState(self._frame, {track_id: (item.filter.x.copy(), item.filter.P.copy(), last)
+                                           for track_id, (item, last) in self._filters.items()})
+
+    def restore(self, state: SmootherState, joints: int) -> None:
+        """Continue from `state()`, for poses of `joints` joints."""
+        self._frame = state.frame
+        self._filters = {}
+        for track_id, (x, p, last) in state.filters.items():
+            item = _TrackFilter(np.zeros((joints, 3)), self.process_noise, self.measurement_noise)
+            item.filter.x, item.filter.P = x.copy(), p.copy()
+            self._filters[track_id] = (item, last)
 
     def step(self, poses: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Smoothed positions (N,K,2) float32 for this frame's poses (N,K,3) with track ids (N,)."""

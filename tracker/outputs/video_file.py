@@ -10,13 +10,19 @@ import numpy as np
 from pose.skeleton import KeypointSet
 from tracker.core.pipeline import FrameResult
 from tracker.core.timing import StageTimer
+from tracker.errors import TrackerError
 from tracker.io.video import VideoInfo
 from tracker.io.video_writer import VideoWriter
 from tracker.outputs.render import Renderer, RenderOptions
 
 
 class VideoOutput:
-    """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error."""
+    """Draws each frame's tracks and writes the MP4, which appears under `path` when the block ends without an error.
+
+    The encoder keeps frames it has not written yet, so a frame cannot be taken back (`rolls_back`)."""
+
+    unit = "frames"
+    rolls_back = False
 
     _writer: VideoWriter  # from __enter__ on
 
@@ -51,6 +57,19 @@ class VideoOutput:
         finally:
             reader.release()
         return count
+
+    def held(self) -> int:
+        """Frames written so far."""
+        return self._writer.frames
+
+    @staticmethod
+    def room_needed() -> int:
+        """Bytes finishing takes on disk beyond the frames written: the MP4's small index only."""
+        return 0
+
+    def drop_last(self) -> None:
+        """Not possible (`rolls_back` is False): the encoder has taken the frame."""
+        raise TrackerError(f"{self.path.name} cannot take back a frame it encoded")
 
     def add(self, result: FrameResult) -> None:
         """Draw and append one frame."""

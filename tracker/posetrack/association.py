@@ -19,6 +19,7 @@ from eval.posetrack.write import write_posetrack17, write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.config import AssociationOptions, load_track_config
 from tracker.core.association import Associator
+from tracker.core.flow_stage import FlowStage
 from tracker.errors import TrackerError
 from tracker.outputs.writers import check_output_dir
 
@@ -65,13 +66,13 @@ def associate_sequence(sequence: Sequence, options: AssociationOptions, flow_est
     """
     moving = flow_estimator is not None and frames_dir is not None
     associator = Associator(POSETRACK18.sigmas, oks_threshold=options.oks_threshold,
-                            keypoint_threshold=options.keypoint_threshold, max_age=options.max_age,
-                            flow=flow_estimator if moving else None)
+                            keypoint_threshold=options.keypoint_threshold, max_age=options.max_age)
+    flow_stage = FlowStage(flow_estimator)
     frames = []
-    for frame in sequence.frames:
-        image = (_image(frames_dir, frame.file_name, sequence.source or sequence.name)
-                 if frames_dir is not None and moving else None)
-        motion = associator.carry(image)
+    for index, frame in enumerate(sequence.frames):
+        motion = (flow_stage.motion(index, _image(frames_dir, frame.file_name, sequence.source or sequence.name),
+                                    needed=associator.live_tracks() > 0)
+                  if moving and frames_dir is not None else None)
         ids = associator.assign(person_poses(frame), motion)
         persons = [dataclasses.replace(person, track_id=int(track_id))
                    for person, track_id in zip(frame.persons, ids.tolist())]
