@@ -13,7 +13,7 @@ import detection
 import flow
 from detection import torchvision_detector
 from detection.lookahead import LookAhead
-from detection.protocol import FrameKey
+from detection.protocol import FrameKey, ImageBoxSource
 from pose.skeleton import COCO
 from tracker.config import load_track_config
 from tracker.runner import Models, looking_ahead, track_video
@@ -106,7 +106,7 @@ def test_a_real_detector_gives_each_frame_its_own_boxes_in_a_batch(monkeypatch):
         assert close.any(axis=1).mean() >= 0.95
 
 
-class BrightnessDetector:
+class BrightnessDetector(ImageBoxSource):
     """One box a frame, placed by the frame's mean brightness: a detector whose boxes depend on the image."""
 
     def __init__(self, batch_size: int) -> None:
