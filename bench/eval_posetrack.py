@@ -21,6 +21,7 @@ from eval.posetrack.read import read_folder
 from eval.posetrack.sweep import parse_thresholds
 from eval.posetrack.types import Sequence
 from eval.posetrack.write import write_posetrack18
+from pose.posetrack_ids import image_id as posetrack_image_id
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "posetrack"
 TRACKING_CASES = ("p1_exact_gt", "p2_pose_errors", "p3_tracking_errors", "p4_pt17_format")
@@ -36,7 +37,7 @@ def _repeated(sequence: Sequence, name: str, length: int) -> Sequence:
     for number in range(length):
         clone = copy.copy(sequence.frames[number % len(sequence.frames)])
         clone.file_name = f"images/val/{name}/{number:06d}.jpg"
-        clone.image_id = int(f"1{name[:6]}{number:04d}")
+        clone.image_id = posetrack_image_id(int(name[:6]), number)
         frames.append(clone)
     return Sequence(name, frames)
 

@@ -92,8 +92,60 @@ def current_rss_mb() -> float:
     return int(fields[1]) * resource.getpagesize() / 2 ** 20
 
 
+LOOK_AHEAD = "look_ahead_fast"
+"""The run comparing per-frame detection with the detector looking ahead, round-robin in one process."""
+
+
+def look_ahead_worker(reps: int = 3, batch: int = 4, loops: int = 8) -> dict:
+    """The `fast` preset with its real detector (random weights, so its boxes are few and the detector's
+    time shows) on the clip looped `loops` times: detecting frame by frame (as before the look-ahead) and
+    looking ahead in batches of `batch` (`detection.lookahead`, the default), `reps` runs each in turns
+    after one untimed run each; frames/s of every run and the ratio of the medians."""
+    import statistics
+
+    import torch
+
+    import detection
+    import flow
+    from common.runtime import Runtime
+    from detection.lookahead import LookAhead
+    from pose.estimator import PoseEstimator
+    from tracker.config import load_track_config, resolve_config_path
+    from tracker.runner import Models, configure_threads, track_video
+
+    config = load_track_config(preset="fast")
+    threads = configure_threads(config.runtime.threads, "cpu")
+    runtime = Runtime.resolve("cpu", config.runtime.engine, config.runtime.precision, threads)
+    torch.manual_seed(0)
+    estimator = PoseEstimator.from_config(resolve_config_path(config.pose.config), None, flip=config.pose.flip,
+                                          runtime=runtime)
+    every = config.detection.detect_every
+    torch.manual_seed(1)
+    per_frame = detection.create(config.detection.detector, weights=None, runtime=runtime, batch_size=1)
+    torch.manual_seed(1)  # the same random weights
+    batched = detection.create(config.detection.detector, weights=None, runtime=runtime, batch_size=batch)
+    sources = {"per_frame": per_frame, f"look_ahead_batch{batch}": LookAhead(batched, every, every * (batch - 1))}
+    rates: dict[str, list[float]] = {name: [] for name in sources}
+    with tempfile.TemporaryDirectory() as folder:
+        video = looped_clip(loops, Path(folder))
+        for rep in range(reps + 1):
+            for name, boxes in sources.items():
+                out = Path(folder) / f"{name}{rep}"
+                out.mkdir()
+                summary = track_video(str(video), Models(estimator, boxes, flow.create("dis")), config, out)
+                if rep:  # the first run of each compiles OpenVINO's models and plans its batch sizes
+                    rates[name].append(round(summary.frames / summary.seconds, 3))
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    first, second = medians
+    return {"runtime": runtime.engine, "precision": runtime.precision, "detector": config.detection.detector,
+            "detect_every": every, "frames": 5 * loops, "fps": rates,
+            f"ratio_{second}_to_{first}": round(medians[second] / medians[first], 3)}
+
+
 def worker(name: str) -> dict:
     """One configuration in this process: its figures as a dict."""
+    if name == LOOK_AHEAD:
+        return look_ahead_worker()
 
     import torch
 
@@ -172,8 +224,8 @@ def worker(name: str) -> dict:
 def main(argv: list[str] | None = None) -> None:
     """Run every configuration in a child process and print one JSON line."""
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=RUNS, help=argparse.SUPPRESS)
-    parser.add_argument("--only", nargs="+", choices=RUNS, help="run only these configurations")
+    parser.add_argument("--worker", choices=[*RUNS, LOOK_AHEAD], help=argparse.SUPPRESS)
+    parser.add_argument("--only", nargs="+", choices=[*RUNS, LOOK_AHEAD], help="run only these configurations")
     args = parser.parse_args(argv)
     if args.worker:
         sys.stdout.write(json.dumps(worker(args.worker)) + "\n")
@@ -181,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench.machine import emit
 
     results = {}
-    for name in args.only or RUNS:
+    for name in args.only or [*RUNS, LOOK_AHEAD]:
         done = subprocess.run([sys.executable, "-m", "bench.pipeline", "--worker", name], check=True,
                               capture_output=True, text=True)
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])

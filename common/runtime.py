@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,13 +138,6 @@ class Runtime:
         import torch
 
         return torch.device(self.device)
-
-    def in_torch(self) -> Runtime:
-        """This runtime for a network that only torch runs (RAFT, a plain module): the same device and
-        threads, and the precision torch computes there (bf16 on a CPU, OpenVINO's, becomes fp32)."""
-        if self.engine == "torch":
-            return self
-        return replace(self, engine="torch", precision="fp32" if self.device_type == "cpu" else self.precision)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """torch's autocast for fp16 and bf16 on CUDA; nothing otherwise (fp32 and fp64 run as they are)."""

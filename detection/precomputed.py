@@ -33,14 +33,14 @@ import numpy as np
 from common.jsonio import read_json
 from detection.errors import DetectionError
 from detection.protocol import FrameKey
+from pose.posetrack_ids import frame_number, is_posetrack_id, video_number
+from pose.posetrack_ids import image_id as posetrack_image_id
 
 log = logging.getLogger(__name__)
 
 PERSON_CATEGORY = 1
 EARLY_CHECK_FRAMES = 10
 """After this many frames without a single detection, warn at once rather than at the end of the run."""
-_POSETRACK_ID_MIN = 10**10
-"""PoseTrack image ids are `1` + 6-digit video + 4-digit frame, i.e. at least 10**10."""
 _VIDEO_NUMBER = re.compile(r"^(\d{6})(_|$)")
 """A PoseTrack sequence name starts with its 6-digit video number: `003418_mpii_test`."""
 
@@ -85,8 +85,8 @@ def _image_table(images: object, source: Path) -> list[tuple[object, PurePosixPa
 
 
 def _frame_number(image_id: object) -> object:
-    if isinstance(image_id, int) and image_id >= _POSETRACK_ID_MIN:
-        return image_id % 10000
+    if isinstance(image_id, int) and is_posetrack_id(image_id):
+        return frame_number(image_id)
     return image_id
 
 
@@ -158,8 +158,8 @@ class PrecomputedDetections:
     def _by_folder_name(self, source: Path) -> VideoBoxes | None:
         """Matching by the PoseTrack video number the folder or file name starts with, when the file
         holds PoseTrack ids; None when it holds one video's ids (frame numbers then suffice)."""
-        videos = sorted({image_id // 10000 % 10**6 for image_id in self._boxes
-                         if isinstance(image_id, int) and image_id >= _POSETRACK_ID_MIN})
+        videos = sorted({video_number(image_id) for image_id in self._boxes
+                         if isinstance(image_id, int) and is_posetrack_id(image_id)})
         if len(videos) < 2:
             return None
         match = _VIDEO_NUMBER.match(source.stem if source.is_file() else source.name)
@@ -174,7 +174,7 @@ class PrecomputedDetections:
         def image_id(frame: FrameKey) -> int:
             stem = PurePosixPath(frame.file_name).stem if frame.file_name else ""
             number = int(stem) if stem.isdigit() else frame.index
-            return int(f"1{video:06d}{number:04d}")
+            return posetrack_image_id(video, number)
         return VideoBoxes(self, image_id, f"folder name (video {video:06d})")
 
     def _id_for_frame(self, frame: FrameKey) -> object:

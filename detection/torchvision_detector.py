@@ -49,7 +49,9 @@ class TorchvisionDetector(ImageBoxSource):
     of that enum ("DEFAULT", "COCO_V1", ...), loaded from torchvision's cache
     (`$TORCH_HOME/hub/checkpoints`) with its hash checked, or None for random weights (benchmarks
     and tests). `min_size`/`max_size` override torchvision's input resizing (default: shorter side
-    800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels.
+    800, longer at most 1333). `min_box_size`: shortest accepted box side, in pixels. `batch_size`:
+    frames per forward pass of `detect`, and how many frames the tracker detects together
+    (`detection.lookahead`).
 
     `runtime` (`common.runtime.Runtime`): engine "torch" or "openvino" (backbone, FPN, dense head and
     box head compiled for the CPU, `detection.openvino_detector`), precision "fp32", "bf16" or "fp16"
@@ -82,7 +84,8 @@ class TorchvisionDetector(ImageBoxSource):
         if self.runtime.engine == "openvino":
             from detection.openvino_detector import compile_for_openvino
 
-            compile_for_openvino(self.model, precision=self.runtime.precision, threads=self.runtime.threads)
+            self.model = compile_for_openvino(self.model, precision=self.runtime.precision,
+                                              threads=self.runtime.threads)
         if self.device.type == "cpu" and hasattr(self.model, "roi_heads"):
             roi_heads = self.model.get_submodule("roi_heads")
             roi_heads.box_roi_pool = ThreadedRoIPool(roi_heads.get_submodule("box_roi_pool"), self.runtime.threads)

@@ -175,12 +175,19 @@ def shipped_configs() -> list[str]:
     return sorted(path.stem for path in CONFIG_DIR.glob("hrnet_*.yaml"))
 
 
+def shipped_config(name: str | os.PathLike) -> Path | None:
+    """The file in `configs/` a bare name means (`hrnet_w32_256x192` or `hrnet_w32_256x192.yaml`), else None."""
+    path = Path(name)
+    shipped = CONFIG_DIR / (path.name if path.suffix == ".yaml" else f"{path.name}.yaml")
+    return shipped if path.name == str(name) and shipped.is_file() else None
+
+
 def _resolve_path(source: str | os.PathLike) -> Path:
     path = Path(source)
     if path.is_file():
         return path
-    shipped = CONFIG_DIR / (path.name if path.suffix == ".yaml" else f"{path.name}.yaml")
-    if path.name == str(source) and shipped.is_file():
+    shipped = shipped_config(source)
+    if shipped is not None:
         return shipped
     raise PoseError(f"model config {str(source)!r} is not a file nor a shipped config "
                     f"(shipped: {', '.join(shipped_configs())})")

@@ -91,10 +91,10 @@ def test_poses_under_the_score_floor_are_dropped_and_kept_ones_rescored():
 
 def test_oks_nms_keeps_one_of_two_poses_of_one_person():
     boxes = [[100, 100, 200, 300, 0.9], [101, 101, 201, 301, 0.8], [400, 100, 500, 300, 0.7]]
-    result = pipeline(SpreadPoses(), Boxes(boxes), flow={"box_nms_iou": 1.0}).step(frame(0))
+    result = pipeline(SpreadPoses(), Boxes(boxes), detection={"box_nms_iou": 1.0}).step(frame(0))
     assert sorted(result.boxes[:, 0].round().tolist()) == [100, 400]  # the near copy went, the other person stayed
-    off = pipeline(SpreadPoses(), Boxes(boxes), flow={"box_nms_iou": 1.0}, poses={"min_pose_score": 0.3,
-                                                                                    "oks_nms_threshold": 1.0})
+    off = pipeline(SpreadPoses(), Boxes(boxes), detection={"box_nms_iou": 1.0},
+                   poses={"min_pose_score": 0.3, "oks_nms_threshold": 1.0})
     assert len(off.step(frame(0)).poses) == 3
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from flow import FlowError
-from flow.propagate import bound_boxes, clip_boxes, merge_boxes, move_poses, poses_to_boxes
+from flow.propagate import move_poses
+from pose.boxes import bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from pose.crops import PADDING
 
 HEIGHT, WIDTH = 120, 160

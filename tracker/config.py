@@ -7,6 +7,7 @@ of every layer must exist in the dataclasses below; an unknown key is an error n
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import typing
 from collections.abc import Mapping
@@ -14,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import configs
 from common import config as common_config
 from common.config import within
 from common.jsonio import read_yaml
 from common.runtime import ENGINES, PRECISIONS
+from eval.posetrack.write import LAYOUTS
+from pose.config import CONFIG_DIR, shipped_config
 from tracker.errors import TrackerError
 
-CONFIG_DIR = Path(configs.__file__).resolve().parent
+log = logging.getLogger(__name__)
 DEFAULTS_FILE = CONFIG_DIR / "track_posetrack.yaml"
 PRESETS = ("accurate", "fast")
 # Where the annotated video's frame/time overlay goes (--overlay-corner); the first is the default, away from the
@@ -43,24 +45,25 @@ class PoseOptions:
 
 @dataclass(frozen=True)
 class DetectionOptions:
-    """Person boxes: detector name (or a precomputed file), how often it runs, the score floor, the most kept."""
+    """Person boxes: detector name (or a precomputed file), how often it runs, the score floor, the most kept,
+    and the box NMS that merges them with the flow-propagated boxes."""
 
     detector: str
     detections: str | None
     detect_every: int = field(metadata=within(1, note=" (--detect-every)"))
     min_box_score: float = field(metadata=within(0, 1, note=" (--box-thr)"))
+    box_nms_iou: float = field(metadata=within(0, 1, note=" (--nms-thr)"))
     max_boxes: int = field(metadata=within(1))
 
 
 @dataclass(frozen=True)
 class FlowOptions:
-    """Optical flow and the flow-propagated boxes merged with detections."""
+    """Optical flow and the boxes of the flow-propagated poses."""
 
     name: str
     box_grow: float = field(metadata=within(0))
     box_keypoint_threshold: float = field(metadata=within(0, 1))
     box_min_keypoints: int = field(metadata=within(0))
-    box_nms_iou: float = field(metadata=within(0, 1, note=" (--nms-thr)"))
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class AssociationOptions:
 class OutputOptions:
     """What is written per video and how."""
 
-    format: str = field(metadata=within(choices=("posetrack18", "posetrack17", "posetrack21"), note=" (--format)"))
+    format: str = field(metadata=within(choices=LAYOUTS, note=" (--format)"))
     kpt_thr: float = field(metadata=within(0, 1, note=" (--kpt-thr)"))
     video: bool
     crf: int = field(metadata=within(0, 51, note=" (--crf)"))
@@ -152,7 +155,28 @@ def _build(layer: Mapping[str, Any], origin: str) -> TrackConfig:
 
 def merge(config: TrackConfig, layer: Mapping[str, Any], origin: str) -> TrackConfig:
     """Return `config` with the sections/keys of `layer` replaced; `origin` names the layer in errors."""
-    return common_config.merge(config, layer, origin, TrackerError)
+    return common_config.merge(config, _renamed(layer, origin), origin, TrackerError)
+
+
+# Keys of the previous release and their new names, read under the old name until the release after
+# 0.1 (a log line says so each time): the box NMS merges detected and propagated boxes alike.
+_RENAMED = {("flow", "box_nms_iou"): ("detection", "box_nms_iou")}
+
+
+def _renamed(layer: Mapping[str, Any], origin: str) -> Mapping[str, Any]:
+    """`layer` with the keys of `_RENAMED` under their new names (a new name given too wins)."""
+    if not isinstance(layer, Mapping):
+        return layer  # merge names the problem
+    moved = dict(layer)
+    for (old_section, old_key), (new_section, new_key) in _RENAMED.items():
+        values, target = moved.get(old_section), moved.get(new_section)
+        if not (isinstance(values, Mapping) and old_key in values and isinstance(target, Mapping | None)):
+            continue
+        log.warning("%s: %s.%s is now %s.%s; the old name is read until the next release", origin, old_section,
+                    old_key, new_section, new_key)
+        moved[old_section] = {key: value for key, value in values.items() if key != old_key}
+        moved[new_section] = {new_key: values[old_key], **(target or {})}
+    return moved
 
 
 def load_track_config(config_file: str | os.PathLike | None = None, *, preset: str | None = None,
@@ -192,6 +216,5 @@ def preset_default(section: str, key: str) -> str:
 
 def resolve_config_path(value: str) -> str:
     """A model config named in the tracking config: an existing path, or a file in `configs/`."""
-    if Path(value).exists() or not (CONFIG_DIR / value).exists():
-        return value
-    return str(CONFIG_DIR / value)
+    shipped = None if Path(value).exists() else shipped_config(value)
+    return value if shipped is None else str(shipped)

@@ -25,6 +25,7 @@ import flow
 from common.cli import add_renamed, run_cli
 from common.config import parse_overrides
 from common.runtime import ENGINES, PRECISIONS
+from eval.posetrack.write import LAYOUTS
 from tracker.config import OVERLAY_CORNERS as CORNERS
 from tracker.config import PRESETS, preset_default
 from tracker.errors import TrackerError
@@ -95,11 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{preset_default('detection', 'min_box_score')})")
     parser.add_argument("--nms-thr", type=float, metavar="IOU",
                         help="IoU above which box NMS merges detected and propagated boxes (0-1; "
-                             f"default: {preset_default('flow', 'box_nms_iou')})")
+                             f"default: {preset_default('detection', 'box_nms_iou')})")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="set any key of the tracking config (configs/track_posetrack.yaml), e.g. "
                              "--set association.oks_threshold=0.4; values are YAML; may repeat")
-    parser.add_argument("--format", choices=("posetrack18", "posetrack17", "posetrack21"),
+    parser.add_argument("--format", choices=LAYOUTS,
                         help=f"JSON layout (default: {preset_default('output', 'format')})")
     parser.add_argument("--smooth", action="store_true", help="add Kalman-smoothed x, y to the CSV")
     parser.add_argument("--no-video", action="store_true", help="do not write the annotated video")
@@ -149,7 +150,7 @@ def overrides_from(args: argparse.Namespace) -> list[Mapping]:
         ("detection", "detector"): args.detector, ("detection", "detections"): args.detections,
         ("detection", "detect_every"): args.detect_every, ("flow", "name"): args.flow,
         ("association", "max_age"): args.max_age, ("output", "kpt_thr"): args.kpt_thr,
-        ("detection", "min_box_score"): args.box_thr, ("flow", "box_nms_iou"): args.nms_thr,
+        ("detection", "min_box_score"): args.box_thr, ("detection", "box_nms_iou"): args.nms_thr,
         ("output", "format"): args.format, ("output", "smoothing"): True if args.smooth else None,
         ("output", "video"): False if args.no_video else None, ("output", "crf"): args.crf,
         ("output", "csv"): False if args.no_csv else None,

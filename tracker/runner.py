@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import cv2
 import torch
@@ -25,7 +25,8 @@ from common.errors import UserError
 from common.jsonio import read_json
 from common.runtime import Runtime, resolve_device
 from common.signals import deferred_signals
-from detection.protocol import BoxSource, VideoBoxSource
+from detection.lookahead import LookAhead
+from detection.protocol import BoxSource, FrameKey, VideoBoxSource
 from flow.protocol import FlowEstimator
 from pose.config import load_model_config
 from pose.estimator import PoseEstimator
@@ -42,6 +43,9 @@ from tracker.outputs.run_record import RunRecord, write_record
 from tracker.outputs.writers import VideoOutputs, check_output_dir
 from tracker.posetrack.split import SplitSequence
 from tracker.preflight import check_weights, pose_weights, warn_if_busy
+
+if TYPE_CHECKING:
+    from detection.torchvision_detector import TorchvisionDetector
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,9 +102,17 @@ def build_models(config: TrackConfig, device: str) -> Models:
                               thread_count(config.runtime.threads, device), error=TrackerError)
     estimator = PoseEstimator.from_config(model_config, weights, flip=config.pose.flip,
                                           batch_size=config.pose.batch_size, runtime=runtime)
-    boxes: BoxSource = detections if detections is not None else detection.create(
-        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime)
+    boxes: BoxSource = detections if detections is not None else looking_ahead(detection.create(
+        config.detection.detector, score_threshold=config.detection.min_box_score, runtime=runtime), config)
     return Models(estimator, boxes, flow.create(config.flow.name, runtime=runtime))
+
+
+def looking_ahead(detector: TorchvisionDetector, config: TrackConfig) -> BoxSource:
+    """The detector, batching the frames due next (`detection.lookahead`) unless its batch size is 1."""
+    if detector.batch_size == 1:
+        return detector  # a BoxSource itself
+    every = config.detection.detect_every
+    return LookAhead(detector, every, window=every * (detector.batch_size - 1))
 
 
 @dataclass
@@ -234,7 +246,10 @@ def track_video(video: str | SplitSequence, models: Models, config: TrackConfig,
             begin = outputs.frames
             bar = tqdm(total=None if source.streaming else len(source.indices), initial=begin,  # a stream: frames/s
                        desc=source.path.name, unit="frame", disable=not progress)
-            process_frames(source.frames_from(begin), pipeline, outputs, done, bar)
+            frames = source.frames_from(begin)
+            if isinstance(boxes, LookAhead):  # the detector sees the frames due next
+                frames = boxes.watch(frames, lambda frame: (FrameKey(frame.index, frame.name), frame.image))
+            process_frames(frames, pipeline, outputs, done, bar)
             if done.stop is not None and not outputs.frames:  # nothing to keep: no outputs, the error as it was
                 raise done.stop
     except KeyboardInterrupt as late:  # a signal while the outputs were finished: they are complete

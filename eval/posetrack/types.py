@@ -39,6 +39,13 @@ class Person:
     box: tuple[float, float, float, float] | None = None
     score: float | None = None
 
+    def pose(self) -> np.ndarray:
+        """(17,3) float64 x, y, score: the file's per-joint score where it has one, else the visibility flag;
+        absent joints as the file gives them (`present_mask` tells which)."""
+        keypoints = np.asarray(self.keypoints, np.float64)
+        scores = keypoints[:, 2] if self.scores is None or len(self.scores) == 0 else np.asarray(self.scores)
+        return np.column_stack([keypoints[:, :2], scores]).astype(np.float64)
+
 
 @dataclass
 class Frame:

@@ -16,6 +16,7 @@ from common.files import atomic_open
 from common.jsonio import read_json
 from eval.errors import EvalError
 from eval.posetrack.types import NUM_SLOTS, POSEVAL_TO_SLOT, Frame, Person, Sequence
+from pose.posetrack_ids import image_id as posetrack_image_id
 from pose.skeleton import POSETRACK18
 
 log = logging.getLogger(__name__)
@@ -316,5 +317,5 @@ def _image_id(frame: Frame, index: int) -> int:
         return frame.image_id
     match = _POSETRACK_NAME.search(frame.file_name)
     if match:
-        return int(f"1{match.group(1)}{int(match.group(2)):04d}")
+        return posetrack_image_id(int(match.group(1)), int(match.group(2)))
     return index

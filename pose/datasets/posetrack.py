@@ -12,22 +12,19 @@ from pathlib import Path
 import numpy as np
 
 from common.jsonio import read_json
+from pose.boxes import BOX_GROWTH, joint_extents
 from pose.crops import box_to_center_scale
 from pose.datasets.records import PersonRecord, check_images_exist, joints_from_flat
 from pose.errors import PoseError
 from pose.skeleton import POSETRACK18
 
-BOX_GROWTH = 0.15
-
 
 def keypoint_box(joints: np.ndarray, visibility: np.ndarray, width: float, height: float,
                  growth: float = BOX_GROWTH) -> np.ndarray:
     """x1,y1,x2,y2 float32 around the labelled joints, grown by `growth` of its size, in the image."""
-    labelled = joints[visibility > 0]
-    low, high = labelled.min(axis=0), labelled.max(axis=0)
-    margin = (high - low) * growth / 2.0
-    low = np.maximum(low - margin, 0.0)
-    high = np.minimum(high + margin, [width - 1.0, height - 1.0])
+    extent = joint_extents(joints[None], visibility[None] > 0, growth)[0]
+    low = np.maximum(extent[:2], 0.0)
+    high = np.minimum(extent[2:], [width - 1.0, height - 1.0])
     return np.concatenate([low, high]).astype(np.float32)
 
 

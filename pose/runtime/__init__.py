@@ -1,5 +1,4 @@
-"""Which runtime and precision run a network (`choice`), and OpenVINO's compiled CPU models with
-their on-disk cache (`openvino_model`, `openvino_cache`).
+"""OpenVINO's compiled CPU models (`openvino_model`) with their on-disk cache (`openvino_cache`).
 
-`choice` imports neither torch nor OpenVINO, so command lines can resolve the user's flags fast.
+Which engine and precision run a network is chosen once, below this package, in `common.runtime`.
 """

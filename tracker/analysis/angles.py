@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from pose.angles import ANGLE_JOINTS, interior_angle
 from pose.skeleton import POSETRACK18
 from tracker.analysis.runs import per_run
 
 SIDES = ("left", "right")
-# Interior angle at a vertex joint between the segments to two other joints.
-INTERIOR = {f"{side}_{vertex}": (f"{side}_{vertex}", f"{side}_{first}", f"{side}_{second}")
-            for side in SIDES
-            for vertex, first, second in (("elbow", "shoulder", "wrist"), ("knee", "hip", "ankle"),
-                                          ("hip", "shoulder", "knee"), ("shoulder", "hip", "elbow"))}
+# Interior angle at a vertex joint between the segments to two other joints (the CSV's angles too).
+INTERIOR = {vertex: (vertex, first, second) for vertex, first, second in ANGLE_JOINTS}
 # Segments from a proximal to a distal joint; the trunk is computed from midpoints.
 SEGMENTS = {f"{side}_{name}": (f"{side}_{start}", f"{side}_{end}")
             for side in SIDES
@@ -43,14 +41,6 @@ def _points(poses: np.ndarray, joint: str) -> np.ndarray:
 
 def _midpoint(poses: np.ndarray, side_joint: str) -> np.ndarray:
     return (_points(poses, f"left_{side_joint}") + _points(poses, f"right_{side_joint}")) / 2.0
-
-
-def interior_angle(vertex: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Angle (T,) in degrees, 0-180, at `vertex` between the segments to `first` and `second` ((T,2) each)."""
-    arm_a, arm_b = first - vertex, second - vertex
-    cross = arm_a[:, 0] * arm_b[:, 1] - arm_a[:, 1] * arm_b[:, 0]
-    dot = (arm_a * arm_b).sum(axis=1)
-    return np.degrees(np.abs(np.arctan2(cross, dot)))
 
 
 def segment_angle(start: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eval.posetrack.types import Person, Sequence, present_mask
+from pose.boxes import joint_extents
 from pose.skeleton import POSETRACK18
 
 log = logging.getLogger(__name__)
@@ -77,25 +78,16 @@ def person_pose(person: Person, min_score: float = 0.0) -> np.ndarray:
 
     The score is the file's per-joint score where it has one, else the visibility flag (1 = present).
     """
-    keypoints, pose = _file_pose(person)
-    pose[~present_mask(keypoints) | (pose[:, 2] <= min_score) | ~np.isfinite(pose).all(axis=1)] = np.nan
+    pose = person.pose()
+    absent = ~present_mask(np.asarray(person.keypoints)) | ~np.isfinite(pose).all(axis=1)
+    pose[absent | (pose[:, 2] <= min_score)] = np.nan
     return pose
-
-
-def _file_pose(person: Person) -> tuple[np.ndarray, np.ndarray]:
-    """(the file's keypoints (17,3), x, y and score (17,3)) of a person, as float64."""
-    keypoints = np.asarray(person.keypoints, np.float64)
-    scores = keypoints[:, 2] if person.scores is None or len(person.scores) == 0 else np.asarray(person.scores)
-    return keypoints, np.column_stack([keypoints[:, :2], scores]).astype(np.float64)
 
 
 def _non_finite_joints(person: Person) -> int:
     """How many of a person's joints have an infinite or NaN coordinate or score in the file."""
-    return int((~np.isfinite(_file_pose(person)[1]).all(axis=1)).sum())
+    return int((~np.isfinite(person.pose()).all(axis=1)).sum())
 
 
 def _joint_box(pose: np.ndarray) -> np.ndarray:
-    seen = pose[~np.isnan(pose[:, 0]), :2]
-    if not len(seen):
-        return np.full(4, np.nan)
-    return np.concatenate([seen.min(axis=0), seen.max(axis=0)])
+    return joint_extents(pose[None, :, :2], ~np.isnan(pose[None, :, 0]))[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pose.boxes import joint_extents
 from pose.oks import oks_matrix
 from tracker.core.flow_stage import Motion
 from tracker.core.timing import StageTimer
@@ -24,10 +25,8 @@ def pose_areas(poses: np.ndarray, keypoint_threshold: float) -> np.ndarray:
     if poses.shape[0] == 0:
         return np.zeros(0)
     visible = poses[:, :, 2] > keypoint_threshold
-    big = np.inf
-    x, y = poses[:, :, 0], poses[:, :, 1]
-    width = np.where(visible, x, -big).max(axis=1) - np.where(visible, x, big).min(axis=1)
-    height = np.where(visible, y, -big).max(axis=1) - np.where(visible, y, big).min(axis=1)
+    extents = joint_extents(poses[:, :, :2], visible)
+    width, height = extents[:, 2] - extents[:, 0], extents[:, 3] - extents[:, 1]
     return np.where(visible.sum(axis=1) >= 2, width * height, 0.0)
 
 

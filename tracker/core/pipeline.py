@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from detection.protocol import FrameBoxes, FrameKey
-from flow.propagate import MIN_BOX_SIDE, bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from flow.protocol import FlowEstimator
+from pose.boxes import MIN_BOX_SIDE, bound_boxes, clip_boxes, merge_boxes, poses_to_boxes
 from pose.crops import PADDING
 from pose.oks import oks_nms, rescore
 from pose.protocol import PoseModel
@@ -125,7 +125,7 @@ class Pipeline:
         motion = self.flow_stage.motion(frame.index, image, needed=self.associator.live_tracks() > 0)
         propagated = self._propagated_boxes(motion, image.shape[1], image.shape[0])
         with self.timer("merge"):
-            boxes, _ = merge_boxes(detected, propagated, self.config.flow.box_nms_iou)
+            boxes, _ = merge_boxes(detected, propagated, self.config.detection.box_nms_iou)
         with self.timer("pose"):
             poses = self.estimator.estimate(image, boxes) if len(boxes) else self._previous_poses[:0]
         with self.timer("filter"):

@@ -14,7 +14,7 @@ import numpy as np
 
 import flow
 from eval.posetrack.read import read_folder, read_sequence
-from eval.posetrack.types import Sequence
+from eval.posetrack.types import Sequence, present_mask
 from eval.posetrack.write import write_posetrack17, write_posetrack18
 from pose.skeleton import POSETRACK18
 from tracker.config import AssociationOptions, load_track_config
@@ -33,11 +33,9 @@ def person_poses(frame) -> np.ndarray:
     """
     poses = np.zeros((len(frame.persons), POSETRACK18.num_joints, 3), np.float32)
     for index, person in enumerate(frame.persons):
-        keypoints = np.asarray(person.keypoints, np.float64)
-        present = ~(keypoints == 0).all(axis=1)
-        scores = keypoints[:, 2] if person.scores is None or len(person.scores) == 0 else person.scores
-        poses[index, :, :2] = keypoints[:, :2]
-        poses[index, :, 2] = np.where(present, np.maximum(scores, 0.0), 0.0)
+        pose = person.pose()
+        poses[index, :, :2] = pose[:, :2]
+        poses[index, :, 2] = np.where(present_mask(np.asarray(person.keypoints)), np.maximum(pose[:, 2], 0.0), 0.0)
     return poses
 
 
