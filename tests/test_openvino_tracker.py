@@ -55,7 +55,8 @@ def test_flags_set_the_runtime_section():
 @pytest.mark.parametrize("yaml_text, message", [
     ("runtime:\n  precision: fp8\n",
      "error: runtime.precision (--precision) must be one of auto, fp32, bf16, fp16, not 'fp8'."),
-    ("runtime:\n  threads: -1\n", "error: runtime.threads (--threads; 0: automatic) must be between 0 and 1024, not -1."),
+    ("runtime:\n  threads: -1\n",
+     "error: runtime.threads (--threads; 0: automatic) must be between 0 and 1024, not -1."),
 ])
 def test_bad_runtime_keys_are_one_sentence(tmp_path, capsys, yaml_text, message):
     (tmp_path / "bad.yaml").write_text(yaml_text)
