@@ -14,6 +14,7 @@ from stub_tracking import StubEstimator  # tests/stub_tracking.py
 
 import flow
 from common.cli import run_cli
+from detection.protocol import ImageBoxSource
 from tracker import runner
 from tracker.runner import Models
 
@@ -114,7 +115,7 @@ def _frames(folder):
     return folder
 
 
-class _OneBox:
+class _OneBox(ImageBoxSource):
     def boxes(self, frame, image):
         return np.array([[10, 8, 40, 44, 0.9]], np.float32)
 

@@ -126,6 +126,7 @@ def interrupt(clip: Path, out: Path, kind: str, at_frame: int | None, delay: flo
     return process.returncode, stderr
 
 
+@pytest.mark.slow  # 20 tracker processes, over two minutes on 2 cores: CI runs it, the default run leaves it out
 def test_twenty_random_interruptions_keep_complete_outputs(clip, tmp_path):
     """Seeded points: during the imports, at a random frame, and during the final write."""
     generator = random.Random(20261202)
