@@ -38,6 +38,7 @@ from tracker.core.timing import StageTimer
 from tracker.errors import TrackerError
 from tracker.io.naming import SUFFIXES, output_name, output_path, state_path
 from tracker.io.video import VideoFrame, VideoSource, check_input, expand_inputs, is_stream
+from tracker.io.video_writer import count_frames
 from tracker.outputs.render import RenderOptions
 from tracker.outputs.run_record import RunRecord, write_record
 from tracker.outputs.writers import VideoOutputs, check_output_dir
@@ -305,9 +306,7 @@ def check_complete(out_dir: Path, name: str, frames: int) -> None:
         entries = data.get("images", data.get("annolist")) if isinstance(data, dict) else None
         found["json"] = len(entries) if isinstance(entries, list) else -1
     if output_path(out_dir, name, "video").is_file():
-        reader = cv2.VideoCapture(str(output_path(out_dir, name, "video")))
-        found["video"] = int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) if reader.isOpened() else -1
-        reader.release()
+        found["video"] = count_frames(output_path(out_dir, name, "video"))
     partial = [f"{output_path(out_dir, name, kind).name} holds {count} of its {frames} frames"
                for kind, count in found.items() if count != frames]
     if partial:
